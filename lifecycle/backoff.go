@@ -1,0 +1,52 @@
+package lifecycle
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Production defaults for [Manager.SetBackoff].
+const (
+	DefaultInitialBackoff = 1 * time.Second
+	DefaultMaximumBackoff = 30 * time.Second
+	DefaultBackoffReset   = 60 * time.Second
+)
+
+// backoff is one SetBackoff setting. It is immutable once published.
+type backoff struct {
+	initial, maximum, reset time.Duration
+}
+
+var defaultBackoff = &backoff{DefaultInitialBackoff, DefaultMaximumBackoff, DefaultBackoffReset}
+
+func newBackoff(initial, maximum, reset time.Duration) *backoff {
+	if !(0 < initial && initial <= maximum) || reset <= 0 {
+		panic(fmt.Sprintf("lifecycle: SetBackoff(%v, %v, %v): want 0 < initial <= maximum and reset > 0",
+			initial, maximum, reset))
+	}
+	return &backoff{initial, maximum, reset}
+}
+
+// next is the delay after d: doubled, saturating, capped at maximum.
+func (b *backoff) next(d time.Duration) time.Duration {
+	if d > math.MaxInt64/2 {
+		return b.maximum
+	}
+	return min(2*d, b.maximum)
+}
+
+// jitter shortens restart delays by a random fraction; see [WithJitter].
+type jitter struct {
+	fraction float64
+	rnd      func() float64
+}
+
+// apply returns a delay in [d*(1-fraction), d].
+func (j *jitter) apply(d time.Duration) time.Duration {
+	if j == nil || j.fraction == 0 {
+		return d
+	}
+	cut := time.Duration(float64(d) * j.fraction * j.rnd())
+	return max(d-cut, 0)
+}

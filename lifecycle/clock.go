@@ -1,0 +1,49 @@
+package lifecycle
+
+import (
+	"context"
+	"time"
+)
+
+// Clock is the source of time for a [Manager]: every wait the Manager does
+// (restart backoff, the measurement of how long an attempt ran, every Stop
+// deadline) goes through it, so a fake clock controls all of them.
+//
+// Clock is a subset of github.com/benbjohnson/clock's Clock interface whose
+// methods use only standard-library types, so clock.New() and clock.NewMock()
+// from that module satisfy it as they are. Implementations must be safe for
+// concurrent use.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// Since returns the time elapsed since t.
+	Since(t time.Time) time.Duration
+	// After waits for d to elapse and then sends the current time on the
+	// returned channel.
+	After(d time.Duration) <-chan time.Time
+	// WithTimeout returns a copy of parent that is cancelled with
+	// context.DeadlineExceeded once d has elapsed on this clock.
+	WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc)
+}
+
+// TimerClock is an optional interface for a [Clock] whose waits can be
+// cancelled. When the Manager's clock implements it, the Manager uses
+// NewTimer instead of After for restart backoff and calls stop when the wait
+// is cut short by cancellation, so a fake clock is not left holding timers
+// that nobody will read.
+type TimerClock interface {
+	Clock
+	// NewTimer is like After, but also returns a function that stops the
+	// timer; stop reports whether it stopped the timer before it fired.
+	NewTimer(d time.Duration) (c <-chan time.Time, stop func() bool)
+}
+
+// realClock is the default Clock: package time.
+type realClock struct{}
+
+func (realClock) Now() time.Time                         { return time.Now() }
+func (realClock) Since(t time.Time) time.Duration        { return time.Since(t) }
+func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (realClock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, d)
+}

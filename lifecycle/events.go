@@ -1,0 +1,112 @@
+package lifecycle
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrFinished is returned by a Runner (directly or wrapped; it is matched
+// with errors.Is) to say that it is done for good: the Manager does not
+// restart it, logs it at Info rather than as a failure, and [Manager.Run]
+// goes on waiting for the other services and for its context.
+var ErrFinished = errors.New("lifecycle: service finished")
+
+// EventKind says which step in the life of a service an [Event] reports.
+type EventKind int
+
+// The kinds of [Event], in the order they happen to a service.
+const (
+	// AttemptStarted: Run of the service was called. Attempt counts from 1.
+	AttemptStarted EventKind = iota + 1
+	// AttemptEnded: Run returned, panicked or called runtime.Goexit.
+	// Outcome says which; Duration is how long it ran; Canceled says the
+	// Manager's context was done when it ended, so it is not restarted.
+	AttemptEnded
+	// BackingOff: the service will be restarted after Duration, unless the
+	// context is done first.
+	BackingOff
+	// StopCalled: the service's Stop was called with Duration as its budget
+	// (its context's deadline is Time + Duration).
+	StopCalled
+	// StopEnded: Stop returned (or panicked, or called runtime.Goexit) before
+	// its deadline. Outcome says which; Duration is how long it took.
+	StopEnded
+	// StopAbandoned: Stop had not returned before its deadline; the Manager
+	// moved on and left it running on its own goroutine. Duration is the
+	// budget it was given.
+	StopAbandoned
+)
+
+var kindNames = [...]string{"", "AttemptStarted", "AttemptEnded", "BackingOff", "StopCalled", "StopEnded", "StopAbandoned"}
+
+func (k EventKind) String() string {
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("EventKind(%d)", int(k))
+}
+
+// Outcome says how a call to Run or Stop ended.
+type Outcome int
+
+// The ways a Run or Stop call can end.
+const (
+	OutcomeNil      Outcome = iota // returned nil
+	OutcomeError                   // returned a non-nil error
+	OutcomePanic                   // panicked; the value is in Event.Panic
+	OutcomeGoexit                  // called runtime.Goexit (as t.FailNow does)
+	OutcomeFinished                // returned an error matching ErrFinished
+)
+
+var outcomeNames = [...]string{"nil", "error", "panic", "goexit", "finished"}
+
+func (o Outcome) String() string {
+	if o >= 0 && int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("Outcome(%d)", int(o))
+}
+
+// Event reports one step in the life of a service to the function given to
+// [WithEvents]. Which fields are set depends on Kind; the others are zero.
+type Event struct {
+	Kind    EventKind
+	Service string    // the registration name
+	Time    time.Time // when it happened, on the Manager's Clock
+	Attempt int       // Run attempts only: 1 for the first call of Run, and so on
+
+	Outcome Outcome // AttemptEnded, StopEnded
+	Err     error   // AttemptEnded, StopEnded: what Run or Stop returned, or a *PanicError
+	Panic   any     // AttemptEnded, StopEnded with OutcomePanic: the value passed to panic
+
+	// Duration is how long the attempt ran (AttemptEnded), the restart delay
+	// (BackingOff), the Stopper's budget (StopCalled, StopAbandoned) or how
+	// long Stop took (StopEnded).
+	Duration time.Duration
+
+	// Canceled is set on AttemptEnded when the Manager's context was done as
+	// the attempt ended: the service is not restarted.
+	Canceled bool
+}
+
+// PanicError is the error reported for a Run or Stop call that panicked.
+type PanicError struct {
+	Service string // the registration name
+	Value   any    // the value passed to panic
+	Stack   []byte // the goroutine's stack at the panic
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("lifecycle: service %q panicked: %v", e.Service, e.Value)
+}
+
+// Unwrap returns the panic value if it is an error.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
+}
+
+// ErrGoexit is the error reported for a Run or Stop call that called
+// runtime.Goexit.
+var ErrGoexit = errors.New("lifecycle: runtime.Goexit called")

@@ -1,0 +1,172 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Runner is a background service: Run does the service's work until ctx is
+// done. Run should return promptly once ctx is done; any return (or panic, or
+// runtime.Goexit) while ctx is live is a failure after which the [Manager]
+// restarts the service with backoff. A Runner that returns an error matching
+// [ErrFinished] is not restarted.
+type Runner interface {
+	Run(ctx context.Context) error
+}
+
+// Stopper is implemented by a Runner that needs an explicit shutdown step.
+// [Manager.Stop] calls Stop with a context that expires at the end of the
+// service's share of the shutdown budget.
+type Stopper interface {
+	Stop(ctx context.Context) error
+}
+
+// HealthReporter is implemented by a Runner that reports its health; see
+// [Manager.Health] and [Tracker].
+type HealthReporter interface{ Health() WorkerHealth }
+
+// service is one registration. It is immutable once registered.
+type service struct {
+	name     string
+	runner   Runner
+	stopper  Stopper        // nil unless runner implements Stopper
+	reporter HealthReporter // nil unless runner implements HealthReporter
+}
+
+// Manager supervises a set of named services: [Manager.Run] runs each in its
+// own goroutine, restarting it with exponential backoff whenever it fails,
+// and [Manager.Stop] shuts them down in reverse registration order within a
+// time budget. The zero value is not usable: create one with [NewManager].
+//
+// All methods are safe for concurrent use. Register must be called before
+// Run; Run may be called once.
+type Manager struct {
+	clock   Clock
+	logger  *slog.Logger
+	events  func(Event)
+	jitter  *jitter
+	backoff atomic.Pointer[backoff] // the current SetBackoff setting
+
+	mu        sync.Mutex // guards services, names, reporters, running
+	services  []*service
+	names     map[string]struct{}
+	reporters []*service // the services that implement HealthReporter
+	running   bool       // Run was called: registration is closed
+
+	stopMu   sync.Mutex // guards stopping
+	stopping *stopRun   // the first Stop call, once made
+}
+
+// NewManager returns a Manager with the production defaults (backoff 1s
+// doubling to 30s, reset after 60s of running; the real clock; slog.Default())
+// changed by opts. It panics if an option is nil.
+func NewManager(opts ...Option) *Manager {
+	o := options{clock: realClock{}}
+	for _, opt := range opts {
+		if opt == nil {
+			panic("lifecycle: NewManager given a nil Option")
+		}
+		opt(&o)
+	}
+	m := &Manager{
+		clock:  o.clock,
+		logger: o.logger,
+		events: o.events,
+		jitter: o.jitter,
+		names:  make(map[string]struct{}),
+	}
+	m.backoff.Store(defaultBackoff)
+	return m
+}
+
+// Register adds the service r under name. If r also implements [Stopper] or
+// [HealthReporter], [Manager.Stop] and [Manager.Health] use it.
+//
+// Register panics, with a message naming the service, if name is empty, r is
+// nil, name is already registered, or [Manager.Run] has been called.
+func (m *Manager) Register(name string, r Runner) {
+	if name == "" {
+		panic("lifecycle: Register with an empty service name")
+	}
+	if r == nil {
+		panic(fmt.Sprintf("lifecycle: Register(%q) with a nil Runner", name))
+	}
+	s := &service{name: name, runner: r}
+	s.stopper, _ = r.(Stopper)
+	s.reporter, _ = r.(HealthReporter)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.running {
+		panic(fmt.Sprintf("lifecycle: Register(%q) after Run started", name))
+	}
+	if _, dup := m.names[name]; dup {
+		panic(fmt.Sprintf("lifecycle: multiple registrations for %q", name))
+	}
+	m.names[name] = struct{}{}
+	m.services = append(m.services, s)
+	if s.reporter != nil {
+		m.reporters = append(m.reporters, s)
+	}
+}
+
+// Names returns the names of the registered services in registration order.
+// It never returns nil.
+func (m *Manager) Names() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	names := make([]string, len(m.services))
+	for i, s := range m.services {
+		names[i] = s.name
+	}
+	return names
+}
+
+// SetBackoff sets the restart delay: a failed service waits initial before
+// its first restart, and each further wait doubles, up to maximum; an attempt
+// that ran for at least reset before failing starts the doubling again from
+// initial. It may be called before [Manager.Run] or while it runs: new values
+// take effect from each service's next restart.
+//
+// SetBackoff panics unless 0 < initial <= maximum and reset > 0.
+func (m *Manager) SetBackoff(initial, maximum, reset time.Duration) {
+	m.backoff.Store(newBackoff(initial, maximum, reset))
+}
+
+// snapshot returns the registered services (and those that report health)
+// as they are now. Registration only appends, so the slices stay valid.
+func (m *Manager) snapshot() (services, reporters []*service) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.services, m.reporters
+}
+
+// log returns the logger for one log call.
+func (m *Manager) log() *slog.Logger {
+	if m.logger != nil {
+		return m.logger
+	}
+	return slog.Default()
+}
+
+// logAttrs logs msg with attrs at level, building nothing when the level is
+// disabled.
+func (m *Manager) logAttrs(level slog.Level, msg string, attrs func() []slog.Attr) {
+	l := m.log()
+	ctx := context.Background()
+	if !l.Enabled(ctx, level) {
+		return
+	}
+	l.LogAttrs(ctx, level, msg, attrs()...)
+}
+
+// emit sends e to the events function, if any.
+func (m *Manager) emit(e Event) {
+	if m.events != nil {
+		m.events(e)
+	}
+}
