@@ -1,0 +1,51 @@
+# Everyday targets. Everything runs on virtual time: no target sleeps on the
+# real clock, so `make test` takes seconds.
+
+GO            ?= go
+CHECKS        ?= 10000
+FUZZTIME      ?= 30s
+BENCHTIME     ?= 1s
+BENCHCOUNT    ?= 5
+STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GREMLINS      ?= github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
+GOBIN         := $(shell $(GO) env GOPATH)/bin
+
+.PHONY: all test sim fuzz bench lint cover mutants gremlins tools
+
+all: lint test sim
+
+## test: vet, then every test with the race detector (the README's test command).
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## sim: the main job: CHECKS random schedules against the model, then a summary.
+sim:
+	$(GO) test ./sim -run '^TestSim$$' -rapid.checks=$(CHECKS) -count=1 -v
+
+## fuzz: coverage-guided fuzzing of schedules for FUZZTIME.
+fuzz:
+	$(GO) test ./sim -run '^$$' -fuzz '^FuzzSchedule$$' -fuzztime $(FUZZTIME)
+
+## bench: every benchmark, BENCHCOUNT times each (compare with benchstat).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./...
+
+## lint: gofmt, go vet, staticcheck.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+## cover: test coverage of the library, with a per-function summary.
+cover:
+	$(GO) test -count=1 -coverpkg=./lifecycle/... -coverprofile=coverage.out ./...
+	$(GO) tool cover -func=coverage.out | tail -n 25
+
+## mutants: plant each known bug in the Manager and show the sim catches it.
+mutants:
+	$(GO) run ./internal/mutants -checks $(CHECKS)
+
+## gremlins: mutation testing of the library with a fixed seed.
+gremlins:
+	$(GO) run $(GREMLINS) unleash --integration ./lifecycle
