@@ -28,12 +28,13 @@ func newBackoff(initial, maximum, reset time.Duration) *backoff {
 	return &backoff{initial, maximum, reset}
 }
 
-// next is the delay after d: doubled, saturating, capped at maximum.
-func (b *backoff) next(d time.Duration) time.Duration {
+// double returns 2*d, saturating at the largest Duration instead of
+// overflowing. The result is capped at maximum when it is next used.
+func double(d time.Duration) time.Duration {
 	if d > math.MaxInt64/2 {
-		return b.maximum
+		return math.MaxInt64
 	}
-	return min(2*d, b.maximum)
+	return 2 * d
 }
 
 // jitter shortens restart delays by a random fraction; see [WithJitter].

@@ -160,9 +160,9 @@ func (sv *supervisor) afterAttempt(r result) bool {
 		return false
 	}
 
-	// A run of at least reset starts the doubling again. The delay is kept
-	// within the current settings, so a SetBackoff made while the service
-	// was running applies to this wait.
+	// A run of at least reset starts the doubling again. Capping here, the
+	// one place maximum applies, also keeps the delay within a SetBackoff
+	// made while the service was running.
 	b := m.backoff.Load()
 	if ran >= b.reset {
 		sv.delay = b.initial
@@ -178,7 +178,7 @@ func (sv *supervisor) afterAttempt(r result) bool {
 	if !m.sleep(sv.ctx, delay) {
 		return false
 	}
-	sv.delay = b.next(sv.delay)
+	sv.delay = double(sv.delay)
 	return true
 }
 
