@@ -1,0 +1,206 @@
+// Command mutants plants each known bug in the lifecycle Manager, one at a
+// time, and shows that the simulation catches it: for every mutant it runs
+// the sim's TestSim with the mutated source swapped in through
+// `go test -overlay` (the default build is never touched) and reports how
+// many checks it took and how small rapid shrank the failing schedule.
+//
+// Usage, from the module root:
+//
+//	go run ./internal/mutants [-checks 10000] [-seed 1] [-run regexp] [-list]
+//
+// It exits non-zero if the unmutated code fails, if a mutant no longer
+// matches the source, or if any mutant survives.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+func main() {
+	checks := flag.Int("checks", 10000, "rapid checks per mutant")
+	seed := flag.Uint64("seed", 1, "rapid seed, for runs that repeat exactly")
+	run := flag.String("run", "", "only mutants whose name matches this regexp")
+	list := flag.Bool("list", false, "list the mutants and exit")
+	timeout := flag.Duration("timeout", 5*time.Minute, "time limit per mutant")
+	flag.Parse()
+
+	if *list {
+		for _, m := range mutants {
+			fmt.Printf("%-28s %s\n", m.Name, m.Why)
+		}
+		return
+	}
+	filter := regexp.MustCompile(*run)
+	tmp, err := os.MkdirTemp("", "mutants")
+	if err != nil {
+		fatal(err)
+	}
+	defer os.RemoveAll(tmp)
+
+	h := harness{checks: *checks, seed: *seed, timeout: *timeout, tmp: tmp}
+
+	// The unmutated code must pass, or a "caught" mutant proves nothing.
+	fmt.Printf("baseline: %d checks, seed %d ... ", *checks, *seed)
+	if res := h.try(mutant{Name: "baseline"}); res.err != nil || res.caught {
+		fmt.Println("FAILED")
+		fmt.Println(res.output)
+		fatal(fmt.Errorf("the unmutated code does not pass the sim (%v)", res.err))
+	}
+	fmt.Println("ok")
+
+	fmt.Printf("\n%-28s %-8s %8s %10s %8s  %s\n", "mutant", "result", "checks", "shrunk", "time", "bug")
+	survived, broken := 0, 0
+	for _, m := range mutants {
+		if !filter.MatchString(m.Name) {
+			continue
+		}
+		res := h.try(m)
+		verdict := "caught"
+		switch {
+		case res.err != nil:
+			verdict, broken = "BROKEN", broken+1
+		case !res.caught:
+			verdict, survived = "SURVIVED", survived+1
+		}
+		fmt.Printf("%-28s %-8s %8s %10s %7.1fs  %s\n", m.Name, verdict, res.checks, res.shrunk, res.elapsed.Seconds(), m.Why)
+		if res.err != nil {
+			fmt.Printf("    %v\n", res.err)
+		}
+	}
+	if survived+broken > 0 {
+		fatal(fmt.Errorf("%d mutants survived, %d could not be planted", survived, broken))
+	}
+	fmt.Println("\nevery planted bug was caught")
+}
+
+type harness struct {
+	checks  int
+	seed    uint64
+	timeout time.Duration
+	tmp     string
+}
+
+type result struct {
+	caught  bool
+	checks  string // checks until the first failure, as rapid counts them (+1)
+	shrunk  string // size of the shrunk schedule, as the sim reports it
+	elapsed time.Duration
+	output  string
+	err     error // the mutant could not be planted or run
+}
+
+var (
+	failedAfter = regexp.MustCompile(`\[rapid\] (?:failed|panic) after (\d+) tests`)
+	shrunkSize  = regexp.MustCompile(`schedule size: ([^\n]+)`)
+)
+
+// try runs the sim with m planted.
+func (h harness) try(m mutant) result {
+	overlay, err := h.plant(m)
+	if err != nil {
+		return result{err: err}
+	}
+	args := []string{"test", "-count=1", "-run", "^TestSim$", "./sim",
+		fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile"}
+	if overlay != "" {
+		args = append([]string{args[0], "-overlay", overlay}, args[1:]...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	runErr := cmd.Run()
+	res := result{elapsed: time.Since(start), output: out.String(), checks: "-", shrunk: "-"}
+
+	text := out.String()
+	switch {
+	case runErr == nil:
+		return res // survived
+	case ctx.Err() != nil:
+		res.err = fmt.Errorf("timed out after %v", h.timeout)
+		return res
+	case strings.Contains(text, "[build failed]") || strings.Contains(text, "[setup failed]"):
+		res.err = fmt.Errorf("does not compile:\n%s", indent(text))
+		return res
+	}
+	var exit *exec.ExitError
+	if !errors.As(runErr, &exit) {
+		res.err = runErr
+		return res
+	}
+	res.caught = true
+	if sm := failedAfter.FindStringSubmatch(text); sm != nil {
+		var n int
+		fmt.Sscan(sm[1], &n)
+		res.checks = fmt.Sprint(n + 1)
+	} else if strings.Contains(text, "panic: ") {
+		res.checks = "crash" // the bug took the whole test binary down
+	}
+	if sm := shrunkSize.FindStringSubmatch(text); sm != nil {
+		res.shrunk = strings.TrimSpace(sm[1])
+	}
+	return res
+}
+
+// plant writes m's mutated files and an overlay file mapping the originals
+// to them, returning the overlay's path ("" for no edits).
+func (h harness) plant(m mutant) (string, error) {
+	if len(m.Edits) == 0 {
+		return "", nil
+	}
+	files := map[string]string{} // module-relative path -> mutated source
+	for _, e := range m.Edits {
+		src, ok := files[e.File]
+		if !ok {
+			b, err := os.ReadFile(e.File)
+			if err != nil {
+				return "", fmt.Errorf("mutant %s: %v (run from the module root)", m.Name, err)
+			}
+			src = string(b)
+		}
+		if n := strings.Count(src, e.Old); n != 1 {
+			return "", fmt.Errorf("mutant %s is stale: %q occurs %d times in %s, want 1", m.Name, e.Old, n, e.File)
+		}
+		files[e.File] = strings.Replace(src, e.Old, e.New, 1)
+	}
+	replace := map[string]string{}
+	for file, src := range files {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return "", err
+		}
+		dst := filepath.Join(h.tmp, m.Name+"-"+filepath.Base(file))
+		if err := os.WriteFile(dst, []byte(src), 0o644); err != nil {
+			return "", err
+		}
+		replace[abs] = dst
+	}
+	b, err := json.Marshal(map[string]any{"Replace": replace})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(h.tmp, m.Name+".json")
+	return path, os.WriteFile(path, b, 0o644)
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n    ")
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "mutants:", err)
+	os.Exit(1)
+}

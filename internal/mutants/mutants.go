@@ -1,0 +1,167 @@
+package main
+
+// A mutant is one planted bug: a set of exact rewrites of the library's
+// source. Each Old must occur exactly once in its file, so a mutant that no
+// longer matches the code fails loudly instead of silently testing nothing.
+type mutant struct {
+	Name  string
+	Why   string // the bug, as a reviewer would describe it
+	Edits []edit
+}
+
+type edit struct {
+	File     string // relative to the module root
+	Old, New string
+}
+
+// mutants is the catalogue. Each is a bug a plausible change could make.
+var mutants = []mutant{
+	{
+		Name: "stop-forward-order",
+		Why:  "Stoppers called in registration order instead of reverse",
+		Edits: []edit{{"lifecycle/stop.go",
+			"for i := len(stoppers) - 1; i >= 0; i-- {\n\t\trep.Stoppers = append(rep.Stoppers, m.stopOne(stoppers[i], rep.Budget))",
+			"for i := range stoppers {\n\t\trep.Stoppers = append(rep.Stoppers, m.stopOne(stoppers[i], rep.Budget))"}},
+	},
+	{
+		Name: "share-over-all-services",
+		Why:  "the timeout is divided by every service, not only by the Stoppers",
+		Edits: []edit{{"lifecycle/stop.go",
+			"rep.Budget = timeout / time.Duration(n)",
+			"rep.Budget = timeout / time.Duration(len(services))"}},
+	},
+	{
+		Name: "backoff-never-reset",
+		Why:  "a long run does not start the doubling again",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"if ran >= b.reset {\n\t\tsv.delay = b.initial\n\t}",
+			"if ran >= b.reset {\n\t\t_ = b.initial\n\t}"}},
+	},
+	{
+		Name: "reset-strict",
+		Why:  "the reset window compared with > instead of >=",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"if ran >= b.reset {",
+			"if ran > b.reset {"}},
+	},
+	{
+		Name: "reset-counts-backoff",
+		Why:  "the reset window counts the backoff wait as running time",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"if ran >= b.reset {",
+			"if ran+sv.delay >= b.reset {"}},
+	},
+	{
+		Name: "double-before-first-wait",
+		Why:  "the delay is doubled before the first restart",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"delay: initial}",
+			"delay: 2 * initial}"}},
+	},
+	{
+		Name: "cap-off-by-one",
+		Why:  "the maximum delay is exceeded by one nanosecond",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"sv.delay = min(max(sv.delay, b.initial), b.maximum)",
+			"sv.delay = min(max(sv.delay, b.initial), b.maximum+1)"}},
+	},
+	{
+		Name: "doubling-overflows",
+		Why:  "doubling a huge delay overflows instead of saturating",
+		Edits: []edit{{"lifecycle/backoff.go",
+			"if d > math.MaxInt64/2 {\n\t\treturn math.MaxInt64\n\t}\n\treturn 2 * d",
+			"_ = math.MaxInt64\n\treturn 2 * d"}},
+	},
+	{
+		Name: "restart-after-cancel",
+		Why:  "a backoff wait cut short by cancellation restarts the service",
+		Edits: []edit{
+			{"lifecycle/supervise.go", "for sv.ctx.Err() == nil {", "for {"},
+			{"lifecycle/supervise.go", "case <-ctx.Done():\n\t\t\tstop()\n\t\t\treturn false", "case <-ctx.Done():\n\t\t\tstop()\n\t\t\treturn true"},
+		},
+	},
+	{
+		Name: "nil-return-finishes",
+		Why:  "a Runner returning nil is treated as done for good, not restarted",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"return result{outcome: OutcomeNil}",
+			"return result{outcome: OutcomeFinished}"}},
+	},
+	{
+		Name: "finished-unwrapped-only",
+		Why:  "ErrFinished matched with == so a wrapped one restarts the service",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"case errors.Is(err, ErrFinished):",
+			"case err == ErrFinished:"}},
+	},
+	{
+		Name: "goexit-ends-loop",
+		Why:  "a Runner calling runtime.Goexit is never restarted",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"go sv.resume(r)",
+			"sv.wg.Done()"}},
+	},
+	{
+		Name: "run-returns-before-runners",
+		Why:  "Run returns at cancellation without waiting for its Runners",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"wg.Wait()\n\t<-ctx.Done()",
+			"<-ctx.Done()"}},
+	},
+	{
+		Name: "stop-waits-for-ignorer",
+		Why:  "a Stopper that ignores its context is waited for past its deadline",
+		Edits: []edit{{"lifecycle/stop.go",
+			"case <-ctx.Done():\n\t\tend.late = true",
+			"case <-ctx.Done():\n\t\tend = <-ended"}},
+	},
+	{
+		Name: "stop-panic-not-contained",
+		Why:  "a panicking Stopper takes the program down",
+		Edits: []edit{{"lifecycle/stop.go",
+			"if v := recover(); v != nil {\n\t\t\t\tend = stopEnd{outcome: OutcomePanic",
+			"if v := recover(); v != nil {\n\t\t\t\tpanic(v)\n\t\t\t\tend = stopEnd{outcome: OutcomePanic"}},
+	},
+	{
+		Name: "deadline-instant-in-time",
+		Why:  "a Stopper returning at the instant of its deadline counts as in time",
+		Edits: []edit{{"lifecycle/stop.go",
+			"end.late = ctx.Err() != nil",
+			"end.late = false"}},
+	},
+	{
+		Name: "stop-zero-calls-nothing",
+		Why:  "Stop with timeout <= 0 skips the Stoppers instead of calling them expired",
+		Edits: []edit{{"lifecycle/stop.go",
+			"for i := len(stoppers) - 1; i >= 0; i-- {",
+			"for i := len(stoppers) - 1; i >= 0 && timeout > 0; i-- {"}},
+	},
+	{
+		Name: "health-order-reversed",
+		Why:  "Health lists reporters in reverse registration order",
+		Edits: []edit{{"lifecycle/health.go",
+			"out[i] = m.health(s)",
+			"out[len(reporters)-1-i] = m.health(s)"}},
+	},
+	{
+		Name: "health-name-kept",
+		Why:  "Health keeps the name a service reports instead of its registration name",
+		Edits: []edit{{"lifecycle/health.go",
+			"h.Name = s.name\n\treturn h",
+			"if h.Name == \"\" {\n\t\th.Name = s.name\n\t}\n\treturn h"}},
+	},
+	{
+		Name: "health-panic-silent",
+		Why:  "a panicking Health gives an entry that does not say it panicked",
+		Edits: []edit{{"lifecycle/health.go",
+			"h = WorkerHealth{Name: s.name, LastError: fmt.Sprintf(\"lifecycle: Health of service %q panicked: %v\", s.name, v)}",
+			"h = WorkerHealth{Name: s.name}; _ = fmt.Sprint"}},
+	},
+	{
+		Name: "event-delay-before-jitter",
+		Why:  "the BackingOff event reports the delay before jitter, not the one waited",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"Attempt: sv.attempt, Duration: delay})",
+			"Attempt: sv.attempt, Duration: sv.delay})"}},
+	},
+}
