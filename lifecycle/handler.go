@@ -1,0 +1,52 @@
+package lifecycle
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// HealthHandler returns an http.Handler that serves m.Health() as a JSON
+// array of [WorkerHealth] (the shape of the /api/workers endpoint): `[]`
+// when no service reports health, times in RFC 3339, and last_success and
+// last_failure left out until they happen. Mount it where you like:
+//
+//	http.Handle("GET /api/workers", lifecycle.HealthHandler(m))
+//
+// It answers GET and HEAD (the same headers, no body) with 200 OK,
+// Content-Type: application/json and Cache-Control: no-store, whatever the
+// health it reports: a reader decides from consecutive_failures and the
+// times what is unhealthy. Any other method gets 405 Method Not Allowed with
+// Allow: GET, HEAD. Every request reads the health afresh; the handler is
+// safe for concurrent use.
+func HealthHandler(m *Manager) http.Handler {
+	if m == nil {
+		panic("lifecycle: HealthHandler(nil)")
+	}
+	return healthHandler{m}
+}
+
+type healthHandler struct{ m *Manager }
+
+func (h healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "lifecycle: method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := json.Marshal(h.m.Health())
+	if err != nil {
+		// Only a time outside years 0-9999 (from a strange Clock) gets here.
+		http.Error(w, "lifecycle: encoding health: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	body = append(body, '\n')
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
