@@ -43,11 +43,17 @@ type jitter struct {
 	rnd      func() float64
 }
 
-// apply returns a delay in [d*(1-fraction), d].
+// apply returns a delay in [d*(1-fraction), d]. A draw outside [0, 1]
+// (or NaN) is clamped into it, so a faulty rnd can neither lengthen a
+// delay past the maximum nor turn it into a busy restart loop.
 func (j *jitter) apply(d time.Duration) time.Duration {
 	if j == nil || j.fraction == 0 {
 		return d
 	}
-	cut := time.Duration(float64(d) * j.fraction * j.rnd())
+	r := j.rnd()
+	if !(r >= 0) {
+		r = 0
+	}
+	cut := time.Duration(float64(d) * j.fraction * min(r, 1))
 	return max(d-cut, 0)
 }

@@ -131,6 +131,24 @@ func TestJitter_FullFractionAndExtremeDraws(t *testing.T) {
 	})
 }
 
+func TestJitter_RndOutOfRangeStaysWithinBounds(t *testing.T) {
+	// WithJitter promises delays in [d*(1-fraction), d], so the maximum
+	// stays an upper bound; a source that strays from [0, 1) must not
+	// break that.
+	for _, r := range []float64{-1, 2, math.NaN(), math.Inf(1)} {
+		t.Run(fmt.Sprint(r), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				_, delays := restartTimes(t, 100*time.Second, lifecycle.WithJitter(0.5, func() float64 { return r }))
+				for i, d := range nominal(len(delays)) {
+					if got := delays[i]; got < d/2 || got > d {
+						t.Errorf("delay %d = %v; want within [%v, %v]", i, got, d/2, d)
+					}
+				}
+			})
+		})
+	}
+}
+
 func TestWithJitter_NilRndUsesGlobalSource(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		_, delays := restartTimes(t, time.Minute, lifecycle.WithJitter(0.5, nil))
