@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -192,4 +193,23 @@ func TestHealthHandler_NilManagerPanics(t *testing.T) {
 		}
 	}()
 	lifecycle.HealthHandler(nil)
+}
+
+func TestHealthHandler_HeadWritesNoBody(t *testing.T) {
+	// net/http's server drops a HEAD body anyway; the handler must not
+	// rely on that (a recorder, a proxy or a test harness would send it).
+	m := lifecycle.NewManager()
+	m.Register("mailer", &mailService{})
+	h := lifecycle.HealthHandler(m)
+	get, head := httptest.NewRecorder(), httptest.NewRecorder()
+
+	h.ServeHTTP(get, httptest.NewRequest(http.MethodGet, "/api/workers", nil))
+	h.ServeHTTP(head, httptest.NewRequest(http.MethodHead, "/api/workers", nil))
+
+	if head.Code != http.StatusOK || head.Body.Len() != 0 {
+		t.Errorf("HEAD wrote %d %q; want 200 and no body", head.Code, head.Body.String())
+	}
+	if cl, want := head.Header().Get("Content-Length"), fmt.Sprint(get.Body.Len()); cl != want {
+		t.Errorf("HEAD Content-Length %q; want %q, the length of the GET body", cl, want)
+	}
 }
