@@ -65,21 +65,21 @@ func WorkerClock(c Clock) WorkerOption {
 }
 
 // WorkerJitter delays the first tick of every call of Run by
-// time.Duration(float64(max) * rnd()), a delay in [0, max] that spreads out
-// a fleet of workers started together; later ticks keep the interval from
-// that first one. rnd must return values in [0, 1) (out-of-range values are
-// clamped) and be safe for concurrent use if the Worker is run concurrently;
-// nil uses the math/rand/v2 global source. Inject a fixed or seeded rnd to
-// keep tests exact. WorkerJitter panics if max < 0. Without it, the first
-// tick is immediate.
-func WorkerJitter(max time.Duration, rnd func() float64) WorkerOption {
-	if max < 0 {
-		panic(fmt.Sprintf("lifecycle: WorkerJitter(%v): max must not be negative", max))
+// time.Duration(float64(maxDelay) * rnd()), a delay in [0, maxDelay] that
+// spreads out a fleet of workers started together; later ticks keep the
+// interval from that first one. rnd must return values in [0, 1)
+// (out-of-range values are clamped) and be safe for concurrent use if the
+// Worker is run concurrently; nil uses the math/rand/v2 global source.
+// Inject a fixed or seeded rnd to keep tests exact. WorkerJitter panics if
+// maxDelay < 0. Without it, the first tick is immediate.
+func WorkerJitter(maxDelay time.Duration, rnd func() float64) WorkerOption {
+	if maxDelay < 0 {
+		panic(fmt.Sprintf("lifecycle: WorkerJitter(%v): maxDelay must not be negative", maxDelay))
 	}
 	if rnd == nil {
 		rnd = rand.Float64
 	}
-	return func(w *Worker) { w.jitterMax, w.rnd = max, rnd }
+	return func(w *Worker) { w.jitterMax, w.rnd = maxDelay, rnd }
 }
 
 // NewWorker returns a Worker that calls fn every interval, on the real clock
