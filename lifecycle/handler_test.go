@@ -213,3 +213,20 @@ func TestHealthHandler_HeadWritesNoBody(t *testing.T) {
 		t.Errorf("HEAD Content-Length %q; want %q, the length of the GET body", cl, want)
 	}
 }
+
+func TestHealthHandler_UnencodableHealthIs500(t *testing.T) {
+	// encoding/json refuses a time past year 9999; the handler says so
+	// with a 500 rather than sending half an array.
+	clk := fakeclock.New(t, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+	m := lifecycle.NewManager(lifecycle.WithClock(clk))
+	mail := &mailService{Tracker: lifecycle.Tracker{Clock: clk}}
+	m.Register("mailer", mail)
+	mail.Success()
+	url, c := serveHealth(t, m)
+
+	resp, body := fetch(t, c, http.MethodGet, url)
+
+	if resp.StatusCode != http.StatusInternalServerError || !strings.HasPrefix(body, "lifecycle: ") {
+		t.Errorf("GET = %s %q; want 500 with a lifecycle: message", resp.Status, body)
+	}
+}

@@ -503,3 +503,19 @@ func TestWorker_JitterNilRndUsesGlobalSource(t *testing.T) {
 		}
 	})
 }
+
+func TestWorker_OnRealClockCancelWhileWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		ticks := 0
+		w := lifecycle.NewWorker(time.Hour, func(ctx context.Context) error { ticks++; return nil })
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Minute)
+		defer cancel()
+
+		err := w.Run(ctx)
+
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 90*time.Minute || ticks != 2 {
+			t.Errorf("Run returned %v after %v and %d ticks; want DeadlineExceeded after 1h30m and 2 ticks", err, time.Since(start), ticks)
+		}
+	})
+}
