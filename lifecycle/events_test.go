@@ -493,7 +493,9 @@ func TestEvents_UnusedBuildsNothing(t *testing.T) {
 		clk := &instantClock{}
 		few := testing.AllocsPerRun(10, func() { restartCycles(clk, 10, tc.opts...) })
 		many := testing.AllocsPerRun(10, func() { restartCycles(clk, 1010, tc.opts...) })
-		if perCycle := (many - few) / 1000; perCycle > 0 {
+		// Any allocation in the cycle shows as >= 1; stray allocations of
+		// other goroutines during the measurement stay far below 0.5.
+		if perCycle := (many - few) / 1000; perCycle >= 0.5 {
 			t.Errorf("%s: %.2f allocations per restart cycle; want 0", tc.name, perCycle)
 		}
 	}
