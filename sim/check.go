@@ -1,0 +1,467 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A Checker checks one rule of SPEC.md against a simulation's trace. It
+// returns nil, or an error with one line per violation, all of them.
+type Checker struct {
+	Rule  string
+	Check func(s Schedule, exp *Expectation, got *Trace) error
+}
+
+// Checkers are the rules the simulation holds, in the order a failure
+// lists them.
+var Checkers = []Checker{
+	{"the simulation runs to its end", checkFinished},
+	{"Names lists the registrations in order", checkNames},
+	{"every attempt's start, end and outcome, per service, exactly", checkAttempts},
+	{"nothing starts after cancellation", checkNoStartAfterCancel},
+	{"Run returns only after every Runner returned, when the model says", checkRunReturn},
+	{"Stoppers are called once each, in reverse registration order", checkStopOrder},
+	{"each Stopper's deadline is its call time + timeout/n", checkDeadlines},
+	{"the next Stopper is called when the previous returned, never after its deadline", checkNextCall},
+	{"Stop takes no more than its timeout", checkStopBudget},
+	{"the StopReport is what the model says", checkReport},
+	{"a second Stop waits for the first and returns its report", checkStop2},
+	{"Health: order, names and values", checkHealth},
+	{"the tracker contract", checkTracker},
+	{"events agree with the services' own trace", checkEventsAgree},
+	{"events are what the model says", checkEventsModel},
+	{"failures, panics (with stack) and overruns are logged with the service name", checkLogs},
+}
+
+// violations collects the violations of one rule.
+type violations []string
+
+func (v *violations) add(format string, args ...any) { *v = append(*v, fmt.Sprintf(format, args...)) }
+
+func (v violations) err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(v, "\n"))
+}
+
+// Check runs every checker on got and returns an error listing, rule by
+// rule, every violation, or nil.
+func Check(s Schedule, exp *Expectation, got *Trace) error {
+	var b strings.Builder
+	for _, c := range Checkers {
+		if err := c.Check(s, exp, got); err != nil {
+			fmt.Fprintf(&b, "violated: %s\n", c.Rule)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(&b, "    %s\n", line)
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return errors.New(strings.TrimSuffix(b.String(), "\n"))
+}
+
+func checkFinished(_ Schedule, _ *Expectation, got *Trace) error {
+	if got.Stuck != "" {
+		return errors.New(got.Stuck)
+	}
+	return nil
+}
+
+func checkNames(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	if len(got.Names) != len(s.Services) {
+		v.add("Names() = %q; want %d names", got.Names, len(s.Services))
+	}
+	for i, n := range got.Names {
+		if n != Name(i) {
+			v.add("Names()[%d] = %q; want %q", i, n, Name(i))
+		}
+	}
+	return v.err()
+}
+
+func checkAttempts(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for i, want := range exp.Trace.Services {
+		var have []Attempt
+		if i < len(got.Services) {
+			have = got.Services[i].Attempts
+		}
+		for k := range max(len(want.Attempts), len(have)) {
+			switch {
+			case k >= len(have):
+				v.add("%s run#%d: missing; want %s", Name(i), k+1, want.Attempts[k])
+			case k >= len(want.Attempts):
+				v.add("%s run#%d: got %s; want no such attempt", Name(i), k+1, have[k])
+			case have[k] != want.Attempts[k]:
+				v.add("%s run#%d: got %s; want %s", Name(i), k+1, have[k], want.Attempts[k])
+			}
+		}
+	}
+	return v.err()
+}
+
+func checkNoStartAfterCancel(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	for i, st := range got.Services {
+		for k, a := range st.Attempts {
+			if a.Start >= s.CancelAt {
+				v.add("%s run#%d started at %v; ctx was cancelled at %v", Name(i), k+1, fmtDur(a.Start), fmtDur(s.CancelAt))
+			}
+		}
+	}
+	return v.err()
+}
+
+func checkRunReturn(s Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	if got.RunReturned == Unset {
+		return errors.New("Run did not return")
+	}
+	if got.RunReturned < s.CancelAt {
+		v.add("Run returned at %v, before its ctx was cancelled at %v", fmtDur(got.RunReturned), fmtDur(s.CancelAt))
+	}
+	for i, st := range got.Services {
+		for k, a := range st.Attempts {
+			if a.End > got.RunReturned {
+				v.add("Run returned at %v, before %s run#%d returned at %v", fmtDur(got.RunReturned), Name(i), k+1, fmtDur(a.End))
+			}
+		}
+	}
+	if got.RunReturned != exp.Trace.RunReturned {
+		v.add("Run returned at %v; want %v", fmtDur(got.RunReturned), fmtDur(exp.Trace.RunReturned))
+	}
+	return v.err()
+}
+
+// stopCalls returns the Stop calls as the services saw them, in report
+// order when the report lists each once, else by time.
+func stopCalls(got *Trace) (calls []StopCall, who []int) {
+	for i, st := range got.Services {
+		for _, c := range st.Stops {
+			calls, who = append(calls, c), append(who, i)
+		}
+	}
+	return calls, who
+}
+
+func checkStopOrder(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	var want []string // model of the call order
+	for i := len(s.Services) - 1; i >= 0; i-- {
+		if s.Services[i].Stopper != nil {
+			want = append(want, Name(i))
+		}
+	}
+	var order []string
+	for _, r := range got.Stop.Results {
+		order = append(order, r.Service)
+	}
+	if strings.Join(order, " ") != strings.Join(want, " ") {
+		v.add("report lists Stoppers %q; want %q (reverse registration order)", order, want)
+	}
+	for i, st := range got.Services {
+		switch {
+		case s.Services[i].Stopper == nil && len(st.Stops) > 0:
+			v.add("%s: Stop called but it is not a Stopper", Name(i))
+		case s.Services[i].Stopper != nil && len(st.Stops) != 1:
+			v.add("%s: Stop called %d times; want once", Name(i), len(st.Stops))
+		}
+	}
+	// As the services saw it: a later Stopper in the order is never called
+	// before an earlier one.
+	prev := time.Duration(-1 << 62)
+	for _, name := range want {
+		i := serviceIndex(name)
+		if i >= len(got.Services) || len(got.Services[i].Stops) == 0 {
+			continue
+		}
+		c := got.Services[i].Stops[0].Called
+		if c < prev {
+			v.add("%s's Stop called at %v, before the previous Stopper's at %v", name, fmtDur(c), fmtDur(prev))
+		}
+		prev = c
+	}
+	return v.err()
+}
+
+// serviceIndex is the index of a service named by [Name], or -1.
+func serviceIndex(name string) int {
+	var i int
+	if _, err := fmt.Sscanf(name, "svc%d", &i); err != nil || Name(i) != name {
+		return -1
+	}
+	return i
+}
+
+func share(s Schedule) time.Duration {
+	if n := s.Stoppers(); n > 0 {
+		return s.StopTimeout / time.Duration(n)
+	}
+	return 0
+}
+
+func checkDeadlines(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	sh := share(s)
+	calls, who := stopCalls(got)
+	for j, c := range calls {
+		if c.Deadline != c.Called+sh {
+			v.add("%s's Stop called at %v with deadline %v; want %v (+ %v/%d)", Name(who[j]), fmtDur(c.Called),
+				fmtDur(c.Deadline), fmtDur(c.Called+sh), fmtDur(s.StopTimeout), s.Stoppers())
+		}
+	}
+	if got.Stop.Budget != sh {
+		v.add("report's Budget %v; want %v", fmtDur(got.Stop.Budget), fmtDur(sh))
+	}
+	for _, r := range got.Stop.Results {
+		if r.Deadline != r.Called+sh {
+			v.add("report: %s called at %v with deadline %v; want %v", r.Service, fmtDur(r.Called), fmtDur(r.Deadline), fmtDur(r.Called+sh))
+		}
+	}
+	return v.err()
+}
+
+func checkNextCall(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	var order []int // Stoppers, in reverse registration order
+	for i := len(s.Services) - 1; i >= 0; i-- {
+		if s.Services[i].Stopper != nil && i < len(got.Services) && len(got.Services[i].Stops) > 0 {
+			order = append(order, i)
+		}
+	}
+	for j := 1; j < len(order); j++ {
+		prev, next := got.Services[order[j-1]].Stops[0], got.Services[order[j]].Stops[0]
+		if limit := max(prev.Deadline, prev.Called); next.Called > limit {
+			v.add("%s's Stop called at %v, after %s's deadline %v", Name(order[j]), fmtDur(next.Called), Name(order[j-1]), fmtDur(limit))
+		}
+		if prev.Returned != Unset && !prev.CtxDone && next.Called != prev.Returned {
+			v.add("%s's Stop called at %v; %s's returned in time at %v", Name(order[j]), fmtDur(next.Called), Name(order[j-1]), fmtDur(prev.Returned))
+		}
+	}
+	return v.err()
+}
+
+func checkStopBudget(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	if got.Stop.Returned == Unset {
+		return errors.New("Stop did not return")
+	}
+	took := got.Stop.Returned - s.StopAt
+	if limit := max(s.StopTimeout, 0); took > limit {
+		v.add("Stop(%v) called at %v returned at %v, after %v", fmtDur(s.StopTimeout), fmtDur(s.StopAt), fmtDur(got.Stop.Returned), fmtDur(took))
+	}
+	if got.Stop.Start != s.StopAt || got.Stop.End != got.Stop.Returned {
+		v.add("report spans %v..%v; Stop was called at %v and returned at %v", fmtDur(got.Stop.Start), fmtDur(got.Stop.End), fmtDur(s.StopAt), fmtDur(got.Stop.Returned))
+	}
+	if got.Stop.Timeout != s.StopTimeout {
+		v.add("report's Timeout %v; want %v", fmtDur(got.Stop.Timeout), fmtDur(s.StopTimeout))
+	}
+	return v.err()
+}
+
+func checkReport(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	want, have := exp.Trace.Stop.Results, got.Stop.Results
+	for k := range max(len(want), len(have)) {
+		switch {
+		case k >= len(have):
+			v.add("result %d: missing; want %s", k, want[k])
+		case k >= len(want):
+			v.add("result %d: got %s; want none", k, have[k])
+		case have[k] != want[k]:
+			v.add("result %d: got %s; want %s", k, have[k], want[k])
+		}
+	}
+	if got.Stop.End != exp.Trace.Stop.End {
+		v.add("report's End %v; want %v", fmtDur(got.Stop.End), fmtDur(exp.Trace.Stop.End))
+	}
+	return v.err()
+}
+
+func checkStop2(_ Schedule, exp *Expectation, got *Trace) error {
+	switch want, have := exp.Trace.Stop2, got.Stop2; {
+	case want == nil && have == nil:
+	case want == nil || have == nil:
+		return fmt.Errorf("second Stop: got %v; want %v", have, want)
+	case *have != *want:
+		return fmt.Errorf("second Stop returned at %v with the same report %v; want at %v, true",
+			fmtStamp(have.Returned), have.SameReport, fmtStamp(want.Returned))
+	}
+	return nil
+}
+
+func checkHealth(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for j, want := range exp.Trace.Health {
+		if j >= len(got.Health) {
+			v.add("sample %d at %v: missing", j, fmtDur(want.At))
+			continue
+		}
+		have := got.Health[j]
+		if have.Nil {
+			v.add("sample at %v: Health returned nil", fmtDur(want.At))
+		}
+		if len(have.Entries) != len(want.Entries) {
+			v.add("sample at %v: %d entries; want %d", fmtDur(want.At), len(have.Entries), len(want.Entries))
+		}
+		for k := range min(len(have.Entries), len(want.Entries)) {
+			h, w := have.Entries[k], want.Entries[k]
+			alt, ok := exp.HealthAlt[[2]int{j, k}]
+			if h != w && (!ok || h != alt) {
+				if ok {
+					v.add("sample at %v, entry %d: got %s; want %s or %s", fmtDur(want.At), k, h, w, alt)
+				} else {
+					v.add("sample at %v, entry %d: got %s; want %s", fmtDur(want.At), k, h, w)
+				}
+			}
+		}
+	}
+	return v.err()
+}
+
+// checkTracker holds each Tracker sample against the service's own trace:
+// a success sets LastSuccess and resets the count, a failure sets
+// LastFailure and LastError and adds one; zero until the first event.
+func checkTracker(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	for j, sample := range got.Health {
+		k := 0
+		for i, sv := range s.Services {
+			if sv.Health == nil {
+				continue
+			}
+			if k >= len(sample.Entries) {
+				break
+			}
+			e := sample.Entries[k]
+			k++
+			if !sv.Health.Tracker || i >= len(got.Services) {
+				continue
+			}
+			before := tracked(Name(i), got.Services[i].Attempts, func(end time.Duration) bool { return end < sample.At })
+			after := tracked(Name(i), got.Services[i].Attempts, func(end time.Duration) bool { return end <= sample.At })
+			if e != before && e != after {
+				v.add("sample %d at %v: %s's tracker shows %s; its calls of Run say %s", j, fmtDur(sample.At), Name(i), e, before)
+			}
+		}
+	}
+	return v.err()
+}
+
+// checkEventsAgree holds the events against the services' own trace and
+// the StopReport.
+func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	results := map[string]StopResult{}
+	for _, r := range got.Stop.Results {
+		results[r.Service] = r
+	}
+	for i, st := range got.Services {
+		var want []Event // what the trace says the events must be
+		var run, stop []Event
+		for _, e := range st.Events {
+			if strings.HasPrefix(e.Kind, "Stop") {
+				stop = append(stop, e)
+			} else {
+				run = append(run, e)
+			}
+		}
+		// Run events: started, ended, and backing off exactly when a next
+		// attempt follows the backoff (or none could).
+		for k, a := range st.Attempts {
+			want = append(want,
+				Event{At: a.Start, Kind: "AttemptStarted", Attempt: k + 1},
+				Event{At: a.End, Kind: "AttemptEnded", Attempt: k + 1, Outcome: a.Outcome,
+					Detail: eventDetail(a.Outcome, a.Detail), Duration: a.End - a.Start, Canceled: a.Canceled})
+			if a.Canceled || a.Outcome == Finished {
+				continue
+			}
+			b := Event{At: a.End, Kind: "BackingOff", Attempt: k + 1}
+			if k+1 < len(st.Attempts) {
+				b.Duration = st.Attempts[k+1].Start - a.End
+			} else {
+				// No attempt followed: any delay reaching cancellation will do.
+				if n := len(want); n < len(run) && run[n].Kind == "BackingOff" {
+					b.Duration = run[n].Duration
+				}
+				if addSat(a.End, max(b.Duration, 0)) < s.CancelAt {
+					v.add("%s run#%d: backing off %v from %v ends before cancellation at %v, yet no attempt followed",
+						Name(i), k+1, fmtDur(b.Duration), fmtDur(a.End), fmtDur(s.CancelAt))
+				}
+			}
+			want = append(want, b)
+		}
+		diffEvents(&v, Name(i), "Run", want, run)
+
+		// Stop events: called, then ended in time or abandoned.
+		want = nil
+		for _, c := range st.Stops {
+			r := results[Name(i)]
+			want = append(want, Event{At: c.Called, Kind: "StopCalled", Duration: c.Deadline - c.Called})
+			if r.Abandoned {
+				want = append(want, Event{At: max(c.Deadline, c.Called), Kind: "StopAbandoned", Duration: c.Deadline - c.Called})
+			} else {
+				want = append(want, Event{At: c.Returned, Kind: "StopEnded", Outcome: c.Outcome,
+					Detail: eventDetail(c.Outcome, c.Detail), Duration: c.Returned - c.Called})
+			}
+		}
+		diffEvents(&v, Name(i), "Stop", want, stop)
+	}
+	return v.err()
+}
+
+// diffEvents adds a violation for each event of have that differs from want.
+func diffEvents(v *violations, name, stream string, want, have []Event) {
+	for k := range max(len(want), len(have)) {
+		switch {
+		case k >= len(have):
+			v.add("%s %s event %d: missing; want %s", name, stream, k, want[k])
+		case k >= len(want):
+			v.add("%s %s event %d: got %s; want none", name, stream, k, have[k])
+		case have[k] != want[k]:
+			v.add("%s %s event %d: got %s; want %s", name, stream, k, have[k], want[k])
+		}
+	}
+}
+
+func checkEventsModel(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for i, want := range exp.Trace.Services {
+		var have []Event
+		if i < len(got.Services) {
+			have = got.Services[i].Events
+		}
+		diffEvents(&v, Name(i), "all", want.Events, have)
+	}
+	return v.err()
+}
+
+func checkLogs(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for _, l := range got.StrayLogs {
+		v.add("a record that names no service: %s", l)
+	}
+	for i, want := range exp.Trace.Services {
+		var have []Log
+		if i < len(got.Services) {
+			have = got.Services[i].Logs
+		}
+		for k := range max(len(want.Logs), len(have)) {
+			switch {
+			case k >= len(have):
+				v.add("%s log %d: missing; want %s", Name(i), k, want.Logs[k])
+			case k >= len(want.Logs):
+				v.add("%s log %d: got %s; want none", Name(i), k, have[k])
+			case have[k] != want.Logs[k]:
+				v.add("%s log %d: got %s; want %s", Name(i), k, have[k], want.Logs[k])
+			}
+		}
+	}
+	return v.err()
+}

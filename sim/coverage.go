@@ -1,0 +1,138 @@
+package sim
+
+import (
+	"math"
+	"time"
+)
+
+// Features are the behaviours a run of the simulation should reach. A
+// long enough run (10,000 checks) that misses one is too weak to trust.
+var Features = []string{
+	// Schedules.
+	"8 services", "default backoff", "initial 1ns", "huge maximum", "jitter on", "jittered delay 0",
+	"cancel before Run", "cancel at an attempt's end", "cancel at a backoff's end",
+	"Stop before Run's ctx is cancelled", "Stop when it is cancelled", "Stop after it is cancelled",
+	"Stop(0)", "negative timeout", "timeout not divisible by n", "timeout below n ns", "no Stoppers",
+	"second Stop", "Health before Run", "Health at a tracker update", "Health at cancellation",
+	// Supervision.
+	"Run returned error", "Run returned nil", "Run panicked", "Run called Goexit", "Run finished for good",
+	"panic or Goexit after cancellation", "Run honoured ctx", "Run honoured ctx at its own end",
+	"ctx-ignoring Runner returned late", "Run returned after cancellation",
+	"backoff cap reached", "reset triggered", "ran exactly reset", "ran reset-1ns", "restart at the same instant",
+	"attempt of 0ns",
+	// Shutdown.
+	"Stop returned nil", "Stop returned error", "Stop panicked", "Stop called Goexit",
+	"Stop honoured its deadline", "Stop overran and was abandoned", "Stop returned at its deadline",
+	"Stop returned 1ns before its deadline", "Stopper blocked for good", "abandoned Stop failed late",
+	// Health.
+	"Health panicked", "tracker used", "Health name overwritten",
+}
+
+// Reached returns the [Features] that schedule s reaches, by the model.
+func Reached(s Schedule, exp *Expectation) []string {
+	var out []string
+	add := func(cond bool, name string) {
+		if cond {
+			out = append(out, name)
+		}
+	}
+	tr := &exp.Trace
+	bo := s.settings()
+	n := time.Duration(s.Stoppers())
+
+	add(len(s.Services) == 8, "8 services")
+	add(s.Backoff == nil, "default backoff")
+	add(bo.Initial == 1, "initial 1ns")
+	add(bo.Maximum > 1<<62, "huge maximum")
+	add(s.Jitter != nil, "jitter on")
+	add(s.CancelAt == 0, "cancel before Run")
+	add(s.StopAt < s.CancelAt, "Stop before Run's ctx is cancelled")
+	add(s.StopAt == s.CancelAt, "Stop when it is cancelled")
+	add(s.StopAt > s.CancelAt, "Stop after it is cancelled")
+	add(s.StopTimeout == 0, "Stop(0)")
+	add(s.StopTimeout < 0, "negative timeout")
+	add(n > 1 && s.StopTimeout%n != 0, "timeout not divisible by n")
+	add(s.StopTimeout > 0 && s.StopTimeout < n, "timeout below n ns")
+	add(n == 0, "no Stoppers")
+	add(s.Stop2, "second Stop")
+	add(tr.RunReturned > s.CancelAt, "Run returned after cancellation")
+	add(len(exp.HealthAlt) > 0, "Health at a tracker update")
+	for j, at := range s.HealthAt {
+		add(at == 0, "Health before Run")
+		add(at == s.CancelAt, "Health at cancellation")
+		for _, e := range tr.Health[j].Entries {
+			add(e.Panicked, "Health panicked")
+		}
+	}
+
+	for i, sv := range s.Services {
+		st := tr.Services[i]
+		if h := sv.Health; h != nil && len(s.HealthAt) > 0 {
+			add(h.Tracker, "tracker used")
+			for _, p := range h.Pieces {
+				add(!p.Panic && p.Name != Name(i), "Health name overwritten")
+			}
+		}
+		// Supervision, walking the backoff like the spec does.
+		delay := bo.Initial
+		for k, a := range st.Attempts {
+			step := sv.step(k)
+			ran := a.End - a.Start
+			add(!step.Wait && a.Start+step.Run == s.CancelAt, "cancel at an attempt's end")
+			add(ran == 0, "attempt of 0ns")
+			if a.Canceled {
+				add(a.Outcome == Panic || a.Outcome == Goexit, "panic or Goexit after cancellation")
+				add(a.End > s.CancelAt, "ctx-ignoring Runner returned late")
+				add(step.Honour && a.Detail == "context canceled", "Run honoured ctx")
+				add(step.Honour && !step.Wait && a.Start+step.Run == s.CancelAt, "Run honoured ctx at its own end")
+				continue
+			}
+			add(a.Outcome == Error, "Run returned error")
+			add(a.Outcome == Nil, "Run returned nil")
+			add(a.Outcome == Panic, "Run panicked")
+			add(a.Outcome == Goexit, "Run called Goexit")
+			add(a.Outcome == Finished, "Run finished for good")
+			if a.Outcome == Finished {
+				continue
+			}
+			add(ran == bo.Reset, "ran exactly reset")
+			add(ran == bo.Reset-1, "ran reset-1ns")
+			if ran >= bo.Reset {
+				add(delay != bo.Initial, "reset triggered")
+				delay = bo.Initial
+			}
+			wait := jittered(delay, s.Jitter)
+			add(s.Jitter != nil && wait == 0, "jittered delay 0")
+			add(wait == 0 && k+1 < len(st.Attempts), "restart at the same instant")
+			add(addSat(a.End, wait) == s.CancelAt, "cancel at a backoff's end")
+			if k+1 < len(st.Attempts) {
+				add(delay > bo.Maximum/2 && delay < bo.Maximum, "backoff cap reached") // doubling it passes maximum
+				delay = min(delay, math.MaxInt64/2) * 2
+				delay = min(delay, bo.Maximum)
+			}
+		}
+
+		// Shutdown.
+		sp := sv.Stopper
+		if sp == nil || len(st.Stops) == 0 {
+			continue
+		}
+		c := st.Stops[0]
+		switch {
+		case sp.Block:
+			add(true, "Stopper blocked for good")
+		case c.CtxDone:
+			add(c.Outcome == Error && c.Detail == "context deadline exceeded" && c.Returned > c.Called, "Stop honoured its deadline")
+			add(c.Returned > c.Deadline, "Stop overran and was abandoned")
+			add(c.Returned == c.Deadline && c.Deadline > c.Called, "Stop returned at its deadline")
+			add(c.Outcome != Nil && c.Returned > c.Deadline, "abandoned Stop failed late")
+		default:
+			add(c.Outcome == Nil, "Stop returned nil")
+			add(c.Outcome == Error, "Stop returned error")
+			add(c.Outcome == Panic, "Stop panicked")
+			add(c.Outcome == Goexit, "Stop called Goexit")
+			add(c.Returned == c.Deadline-1, "Stop returned 1ns before its deadline")
+		}
+	}
+	return out
+}

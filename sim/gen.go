@@ -1,0 +1,250 @@
+package sim
+
+import (
+	"math"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// Schedules returns the generator of schedules: see [DrawSchedule].
+func Schedules() *rapid.Generator[Schedule] { return rapid.Custom(DrawSchedule) }
+
+// DrawSchedule draws a schedule with labelled draws. Draws lean towards the
+// boundaries where bugs live: attempts lasting exactly reset, or 1ns less
+// or more; Stoppers taking exactly their share, or 1ns less or more;
+// cancellation exactly at an attempt's end or a backoff's end (found by a
+// dry run of the model), or 1ns either side; timeouts of 0, negative, not
+// divisible by the number of Stoppers, or below it in nanoseconds; huge
+// backoff maxima and 1ns values. Each choice's simplest option comes first,
+// so that rapid shrinks towards it. Virtual times stay below 2^62+2^61ns.
+func DrawSchedule(t *rapid.T) Schedule {
+	var s Schedule
+	unit := rapid.SampledFrom([]time.Duration{time.Millisecond, time.Nanosecond, time.Microsecond, time.Second}).Draw(t, "unit")
+	units := func(label string, max int) time.Duration {
+		return time.Duration(rapid.IntRange(0, max).Draw(t, label)) * unit
+	}
+
+	// Backoff and jitter.
+	if rapid.IntRange(0, 9).Draw(t, "default_backoff") != 0 {
+		initial := max(units("initial", 5), time.Nanosecond)
+		if rapid.IntRange(0, 9).Draw(t, "huge_initial") == 0 {
+			// A few doublings pass MaxInt64/2: doubling must saturate.
+			initial = rapid.SampledFrom([]time.Duration{1 << 62, 1 << 61}).Draw(t, "huge_initial_value")
+		}
+		var maximum time.Duration
+		switch rapid.IntRange(0, 5).Draw(t, "maximum_kind") {
+		case 0:
+			maximum = initial
+		case 1:
+			maximum = math.MaxInt64
+		case 2:
+			maximum = 1<<62 + time.Duration(rapid.IntRange(0, 1000).Draw(t, "huge_maximum"))
+		case 3: // a doubling reaches it exactly, or misses it by 1ns
+			maximum = initial<<rapid.IntRange(1, 5).Draw(t, "maximum_doublings") +
+				time.Duration(rapid.IntRange(-1, 1).Draw(t, "maximum_nudge"))
+		default:
+			maximum = initial * time.Duration(rapid.IntRange(1, 40).Draw(t, "maximum_times_initial"))
+		}
+		if maximum < initial { // overflowed
+			maximum = math.MaxInt64
+		}
+		reset := max(units("reset", 30), time.Nanosecond)
+		s.Backoff = &Backoff{Initial: initial, Maximum: maximum, Reset: reset}
+	}
+	bo := s.settings()
+	if rapid.IntRange(0, 3).Draw(t, "jitter") == 0 {
+		s.Jitter = &Jitter{
+			Fraction: rapid.SampledFrom([]float64{1, 0.5, 0.25, 0}).Draw(t, "jitter_fraction"),
+			R:        rapid.OneOf(rapid.SampledFrom([]float64{1, 0, 0.5}), rapid.Float64Range(0, 1)).Draw(t, "jitter_rnd"),
+		}
+	}
+
+	// The services' scripts and health.
+	outcome := func(label string) Outcome {
+		return []Outcome{Error, Error, Error, Error, Nil, Nil, Panic, Panic, Goexit, Finished}[rapid.IntRange(0, 9).Draw(t, label)]
+	}
+	n := rapid.IntRange(1, 8).Draw(t, "services")
+	s.Services = make([]Service, n)
+	for i := range s.Services {
+		sv := &s.Services[i]
+		for range rapid.IntRange(0, 6).Draw(t, "steps") {
+			var st Step
+			if rapid.IntRange(0, 9).Draw(t, "wait") == 0 {
+				st = Step{Wait: true, Honour: rapid.Bool().Draw(t, "honour"), Run: units("late", 20)}
+			} else {
+				switch rapid.IntRange(0, 5).Draw(t, "run_kind") {
+				case 0:
+					st.Run = 0
+				case 1:
+					st.Run = bo.Reset
+				case 2:
+					st.Run = bo.Reset - 1
+				case 3:
+					st.Run = bo.Reset + 1
+				default:
+					st.Run = units("run", 20)
+				}
+				st.Honour = rapid.Bool().Draw(t, "honour")
+			}
+			st.End = outcome("end")
+			sv.Steps = append(sv.Steps, st)
+			if st.Wait {
+				break // it ends once ctx is done: no step after it can run
+			}
+		}
+		if rapid.Bool().Draw(t, "stopper") {
+			sv.Stopper = &StopStep{} // drawn below, once the share is known
+		}
+		switch rapid.IntRange(0, 3).Draw(t, "health") {
+		case 2:
+			sv.Health = &HealthPlan{Tracker: true}
+		case 3:
+			sv.Health = &HealthPlan{}
+			until := time.Duration(0)
+			for range rapid.IntRange(1, 3).Draw(t, "health_pieces") {
+				until += units("health_until", 30)
+				p := HealthPiece{Until: until, Panic: rapid.IntRange(0, 3).Draw(t, "health_panic") == 0,
+					LastSuccess: Unset, LastFailure: Unset}
+				if !p.Panic {
+					p.Name = rapid.SampledFrom([]string{"", "bogus", Name(i), Name(i + 1)}).Draw(t, "health_name")
+					if rapid.Bool().Draw(t, "health_success") {
+						p.LastSuccess = units("health_success_at", 30)
+					}
+					if rapid.Bool().Draw(t, "health_failure") {
+						p.LastFailure = units("health_failure_at", 30)
+						p.LastError = rapid.SampledFrom([]string{"boom", ""}).Draw(t, "health_error")
+						p.Failures = rapid.IntRange(0, 5).Draw(t, "health_failures")
+					}
+				}
+				sv.Health.Pieces = append(sv.Health.Pieces, p)
+			}
+		}
+	}
+
+	// The stop timeout, then each Stopper against its share.
+	stoppers := time.Duration(s.Stoppers())
+	switch rapid.IntRange(0, 6).Draw(t, "timeout_kind") {
+	case 0:
+		s.StopTimeout = 0
+	case 1:
+		s.StopTimeout = -units("negative_timeout", 20) - time.Nanosecond
+	case 2: // below n nanoseconds
+		s.StopTimeout = time.Duration(rapid.IntRange(1, max(1, int(stoppers)-1)).Draw(t, "timeout_below_n"))
+	case 3: // divisible by n
+		s.StopTimeout = max(stoppers, 1) * units("timeout_share", 20)
+	case 4: // not divisible by n (when n > 1)
+		s.StopTimeout = max(stoppers, 1)*units("timeout_share", 20) +
+			time.Duration(rapid.IntRange(1, max(1, int(stoppers)-1)).Draw(t, "timeout_remainder"))
+	default:
+		s.StopTimeout = units("timeout", 60)
+	}
+	var share time.Duration
+	if stoppers > 0 {
+		share = s.StopTimeout / stoppers
+	}
+	for i := range s.Services {
+		sp := s.Services[i].Stopper
+		if sp == nil {
+			continue
+		}
+		if rapid.IntRange(0, 9).Draw(t, "stop_block") == 0 {
+			sp.Block = true
+			continue
+		}
+		switch rapid.IntRange(0, 5).Draw(t, "stop_took_kind") {
+		case 0:
+			sp.Took = 0
+		case 1:
+			sp.Took = share
+		case 2:
+			sp.Took = share - 1
+		case 3:
+			sp.Took = share + 1
+		default:
+			sp.Took = units("stop_took", 20)
+		}
+		sp.Took = max(sp.Took, 0)
+		sp.Honour = rapid.Bool().Draw(t, "stop_honour")
+		sp.End = []Outcome{Nil, Error, Panic, Goexit}[rapid.IntRange(0, 3).Draw(t, "stop_end")]
+	}
+
+	// When things happen: instants a dry run of the model (never
+	// cancelled) finds, to cancel, stop and sample at or around them. A
+	// service is picked first, then one of its instants, so that the pick
+	// survives rapid deleting other services or later steps.
+	instants := dryInstants(s)
+	pick := func(label string) (time.Duration, bool) {
+		at := instants[rapid.IntRange(0, len(instants)-1).Draw(t, label+"_service")]
+		if len(at) == 0 {
+			return 0, false
+		}
+		return at[rapid.IntRange(0, len(at)-1).Draw(t, label)], true
+	}
+	switch k := rapid.IntRange(0, 9).Draw(t, "cancel_kind"); {
+	case k == 0:
+		s.CancelAt = 0 // before Run
+	case k <= 5:
+		if at, ok := pick("cancel_instant"); ok {
+			s.CancelAt = max(at+time.Duration(rapid.IntRange(-1, 1).Draw(t, "cancel_nudge")), 1)
+			break
+		}
+		fallthrough
+	default:
+		s.CancelAt = max(units("cancel_at", 60), 1)
+	}
+	switch rapid.IntRange(0, 5).Draw(t, "stop_kind") {
+	case 0:
+		s.StopAt = 0
+	case 1:
+		s.StopAt = s.CancelAt
+	case 2:
+		s.StopAt = max(s.CancelAt-1, 0)
+	case 3:
+		s.StopAt = s.CancelAt + units("stop_after_cancel", 20)
+	case 4:
+		s.StopAt = time.Duration(rapid.Int64Range(0, int64(s.CancelAt)).Draw(t, "stop_before_cancel"))
+	default:
+		s.StopAt, _ = pick("stop_instant")
+	}
+	if rapid.IntRange(0, 4).Draw(t, "stop_twice") == 0 {
+		s.Stop2, s.Stop2At = true, s.StopAt+units("stop2_after", 20)
+	}
+	for range rapid.IntRange(0, 3).Draw(t, "health_samples") {
+		var at time.Duration
+		switch rapid.IntRange(0, 3).Draw(t, "health_kind") {
+		case 0:
+			at = 0
+		case 1:
+			at, _ = pick("health_instant")
+		case 2:
+			at = s.CancelAt
+		default:
+			at = units("health_at", 60)
+		}
+		s.HealthAt = append(s.HealthAt, at)
+	}
+	return s
+}
+
+// horizon bounds the instants drawn: far enough for a huge initial delay
+// to be waited out twice, with room to spare below MaxInt64.
+const horizon = 1<<62 + 1<<61
+
+// dryInstants returns, per service, the instants (in time order, positive,
+// below horizon) at which a dry run of the model, never cancelled, starts
+// or ends an attempt: the attempts' ends and the backoffs' ends.
+func dryInstants(s Schedule) [][]time.Duration {
+	out := make([][]time.Duration, len(s.Services))
+	for i := range s.Services {
+		attempts, _ := supervise(s, i, forever)
+		for _, a := range attempts {
+			for _, x := range []time.Duration{a.Start, a.End} {
+				if x > 0 && x < horizon {
+					out[i] = append(out[i], x)
+				}
+			}
+		}
+	}
+	return out
+}

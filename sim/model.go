@@ -1,0 +1,315 @@
+package sim
+
+import (
+	"math"
+	"time"
+)
+
+// Expectation is what the model predicts for a schedule: the trace, and
+// the few places where two answers are both right.
+type Expectation struct {
+	Trace Trace
+	// HealthAlt gives, for a health entry at [sample, entry], the other
+	// acceptable value: a Tracker sampled at the very instant its service
+	// recorded something may show the state before or after that instant.
+	HealthAlt map[[2]int]HealthEntry
+}
+
+// forever stands for "never cancelled" in dry runs of the model.
+const forever = time.Duration(math.MaxInt64)
+
+// Model is the independent model of SPEC.md: a pure function of the
+// schedule, written from the spec's text, sharing no code with package
+// lifecycle.
+func Model(s Schedule) Expectation {
+	exp := Expectation{Trace: Trace{Stuck: ""}}
+	tr := &exp.Trace
+	for i := range s.Services {
+		tr.Names = append(tr.Names, Name(i))
+	}
+
+	// §2 Supervision: one supervise loop per service.
+	tr.Services = make([]ServiceTrace, len(s.Services))
+	var runEvents [][]Event
+	tr.RunReturned = s.CancelAt // Run returns once ctx is done ...
+	for i := range s.Services {
+		attempts, events := supervise(s, i, s.CancelAt)
+		tr.Services[i].Attempts = attempts
+		tr.Services[i].Logs = runLogs(attempts)
+		runEvents = append(runEvents, events)
+		for _, a := range attempts {
+			tr.RunReturned = max(tr.RunReturned, a.End) // ... and every Runner has returned.
+		}
+	}
+
+	// §3 Shutdown.
+	var stopEvents [][]Event
+	tr.Stop, stopEvents = shutdown(s, tr.Services)
+	if s.Stop2 {
+		// A second call does nothing: it waits for the first and returns
+		// its report.
+		tr.Stop2 = &Stop2Trace{Returned: max(s.Stop2At, tr.Stop.End), SameReport: true}
+	}
+	for i := range tr.Services {
+		tr.Services[i].Events = mergeEvents(runEvents[i], stopEvents[i])
+	}
+
+	// §4 Health.
+	exp.HealthAlt = map[[2]int]HealthEntry{}
+	for j, at := range s.HealthAt {
+		sample := HealthSample{At: at, Entries: []HealthEntry{}}
+		for i, sv := range s.Services {
+			if sv.Health == nil {
+				continue
+			}
+			var e, alt HealthEntry
+			if sv.Health.Tracker {
+				// Updates before the instant, or (alt) up to and including it.
+				e = tracked(Name(i), tr.Services[i].Attempts, func(end time.Duration) bool { return end < at })
+				alt = tracked(Name(i), tr.Services[i].Attempts, func(end time.Duration) bool { return end <= at })
+			} else {
+				e = reported(Name(i), sv.Health.Pieces, at)
+				alt = e
+				if e.Panicked { // logged at Error, without a stack
+					tr.Services[i].Logs = append(tr.Services[i].Logs, Log{At: at, Level: "ERROR"})
+				}
+			}
+			if alt != e {
+				exp.HealthAlt[[2]int{j, len(sample.Entries)}] = alt
+			}
+			sample.Entries = append(sample.Entries, e)
+		}
+		tr.Health = append(tr.Health, sample)
+	}
+	for i := range tr.Services {
+		sortLogs(tr.Services[i].Logs)
+	}
+	return exp
+}
+
+// runLogs are the log records of a service's Run calls (docs/semantics.md):
+// a failure while ctx is live at Error (with the stack of a panic);
+// finishing for good at Info; once ctx is done, only a panic or Goexit,
+// at Error.
+func runLogs(attempts []Attempt) []Log {
+	var logs []Log
+	for _, a := range attempts {
+		switch {
+		case a.Canceled && a.Outcome != Panic && a.Outcome != Goexit:
+		case a.Outcome == Finished && !a.Canceled:
+			logs = append(logs, Log{At: a.End, Level: "INFO"})
+		default:
+			logs = append(logs, Log{At: a.End, Level: "ERROR", Stack: a.Outcome == Panic})
+		}
+	}
+	return logs
+}
+
+// supervise is the supervise loop of service i, with Run's ctx cancelled at
+// cancelAt (0: before Run). It returns the attempts and the Run events.
+func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event) {
+	if cancelAt == 0 {
+		return nil, nil // a ctx done at the call: Run starts nothing
+	}
+	bo := s.settings()
+	var attempts []Attempt // model of the service's calls of Run
+	var events []Event     // model of its Run events
+	backoff := bo.Initial  // the next restart delay
+	now := time.Duration(0)
+	for k := 0; ; k++ {
+		// 1. Call Run.
+		a := attempt(s.Services[i].step(k), Name(i), k+1, now, cancelAt)
+		attempts = append(attempts, a)
+		events = append(events,
+			Event{At: a.Start, Kind: "AttemptStarted", Attempt: k + 1},
+			Event{At: a.End, Kind: "AttemptEnded", Attempt: k + 1, Outcome: a.Outcome, Detail: eventDetail(a.Outcome, a.Detail),
+				Duration: a.End - a.Start, Canceled: a.Canceled})
+		// 2. ctx done when Run returned: the loop ends. So does finishing
+		// for good.
+		if a.Canceled || a.Outcome == Finished || a.End == forever {
+			return attempts, events
+		}
+		// 4. A run of at least reset starts the doubling again.
+		if a.End-a.Start >= bo.Reset {
+			backoff = bo.Initial
+		}
+		// 5. Wait backoff (jittered), or until ctx is done. The driver's
+		// cancel timer is older than the backoff timer, so a wait ending
+		// exactly at cancelAt is cut short.
+		wait := jittered(backoff, s.Jitter)
+		events = append(events, Event{At: a.End, Kind: "BackingOff", Attempt: k + 1, Duration: wait})
+		restart := addSat(a.End, wait)
+		if restart >= cancelAt {
+			return attempts, events
+		}
+		// 6. Double, saturating, capped at maximum.
+		if backoff > bo.Maximum/2 {
+			backoff = bo.Maximum
+		} else {
+			backoff *= 2
+		}
+		now = restart
+	}
+}
+
+// attempt is the k-th call of Run of service name, made at start.
+func attempt(st Step, name string, k int, start, cancelAt time.Duration) Attempt {
+	a := Attempt{Start: start}
+	switch {
+	case st.Wait && cancelAt == forever:
+		a.End = forever // dry run: it never ends
+	case st.Wait && st.Honour:
+		a.End, a.Outcome, a.Detail = cancelAt, Error, "context canceled"
+	case st.Wait:
+		a.End, a.Outcome, a.Detail = cancelAt+st.Run, st.End, runDetail(name, k, st.End)
+	case st.Honour && st.Run > 0 && cancelAt <= start+st.Run:
+		// The cancel timer is older than the service's own timer: at equal
+		// times, cancellation wins.
+		a.End, a.Outcome, a.Detail = cancelAt, Error, "context canceled"
+	default:
+		a.End, a.Outcome, a.Detail = start+st.Run, st.End, runDetail(name, k, st.End)
+	}
+	a.Canceled = a.End >= cancelAt
+	return a
+}
+
+// jittered is d shortened by WithJitter: d - Duration(float64(d)*f*r),
+// floored at 0.
+func jittered(d time.Duration, j *Jitter) time.Duration {
+	if j == nil {
+		return d
+	}
+	cut := float64(d) * j.Fraction * j.R
+	if cut >= float64(math.MaxInt64) {
+		return 0 // the cut is at least d: nothing is left
+	}
+	return max(d-time.Duration(cut), 0)
+}
+
+// addSat is a+b for non-negative a and b, saturating at the largest
+// Duration.
+func addSat(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// shutdown is the Stop call of the schedule: the report, the Stoppers'
+// view of their calls (stored in services) and the Stop events per service.
+func shutdown(s Schedule, services []ServiceTrace) (StopTrace, [][]Event) {
+	events := make([][]Event, len(s.Services))
+	st := StopTrace{Start: s.StopAt, Timeout: s.StopTimeout}
+
+	// n Stoppers, share = timeout/n each, called last registered first.
+	n := time.Duration(s.Stoppers())
+	if n > 0 {
+		st.Budget = s.StopTimeout / n
+	}
+	share := st.Budget
+	now := s.StopAt
+	for i := len(s.Services) - 1; i >= 0; i-- {
+		sp := s.Services[i].Stopper
+		if sp == nil {
+			continue
+		}
+		name := Name(i)
+		call := StopCall{Called: now, Deadline: now + share, Returned: Unset}
+		switch {
+		case sp.Block:
+		case sp.Took >= share && sp.Honour && sp.Took > 0:
+			// Done at the deadline (or at once if share <= 0), before its
+			// own timer: it returns ctx.Err().
+			call.Returned, call.Outcome, call.Detail = max(now+share, now), Error, "context deadline exceeded"
+		default:
+			call.Returned, call.Outcome, call.Detail = now+sp.Took, sp.End, stopDetail(sp.End)
+		}
+		// A Stopper that returns while its ctx is live is in time; one
+		// whose ctx is done when it returns (at the very deadline
+		// included) or that never returns is abandoned.
+		call.CtxDone = call.Returned != Unset && call.Returned >= call.Deadline
+		inTime := call.Returned != Unset && !call.CtxDone
+		services[i].Stops = []StopCall{call}
+
+		res := StopResult{Service: name, Called: now, Deadline: call.Deadline}
+		events[i] = append(events[i], Event{At: now, Kind: "StopCalled", Duration: share})
+		// Logged at Error: a failure in time, an abandonment, and the
+		// failure of an abandoned call when it ends.
+		logs := &services[i].Logs
+		if call.Returned != Unset && call.Outcome != Nil {
+			*logs = append(*logs, Log{At: call.Returned, Level: "ERROR", Stack: call.Outcome == Panic})
+		}
+		if inTime {
+			res.Elapsed, res.Outcome = call.Returned-now, call.Outcome
+			res.Err = stopErrClass(call.Outcome)
+			events[i] = append(events[i], Event{At: call.Returned, Kind: "StopEnded", Outcome: call.Outcome,
+				Detail: eventDetail(call.Outcome, call.Detail), Duration: res.Elapsed})
+			now = call.Returned
+		} else {
+			// The next Stopper is called at the deadline, or at once if it
+			// has passed already.
+			res.Abandoned, res.Elapsed, res.Err = true, share, "deadline"
+			now = max(now+share, now)
+			events[i] = append(events[i], Event{At: now, Kind: "StopAbandoned", Duration: share})
+			*logs = append(*logs, Log{At: now, Level: "ERROR"})
+		}
+		st.Results = append(st.Results, res)
+	}
+	st.End, st.Returned = now, now
+	return st, events
+}
+
+// eventDetail is an event's Detail for a call that ended with o: the
+// text of the error, or the panic value; nothing for Goexit.
+func eventDetail(o Outcome, detail string) string {
+	if o == Goexit {
+		return ""
+	}
+	return detail
+}
+
+// stopErrClass is the classified StopResult.Err of a Stopper that ended
+// in time with outcome o.
+func stopErrClass(o Outcome) string {
+	switch o {
+	case Error, Panic:
+		return string(o) + ": " + stopDetail(o)
+	case Goexit:
+		return "goexit"
+	}
+	return ""
+}
+
+// tracked is the health of a service whose Tracker recorded the end of
+// each attempt for which upTo(end) holds.
+func tracked(name string, attempts []Attempt, upTo func(time.Duration) bool) HealthEntry {
+	h := HealthEntry{Name: name, LastSuccess: Unset, LastFailure: Unset}
+	for _, a := range attempts {
+		if !upTo(a.End) {
+			break
+		}
+		if a.Outcome == Nil {
+			h.LastSuccess, h.Failures = a.End, 0
+		} else {
+			h.LastFailure, h.LastError = a.End, a.Detail
+			h.Failures++
+		}
+	}
+	return h
+}
+
+// reported is the health of a service whose Health is a function of time.
+func reported(name string, pieces []HealthPiece, at time.Duration) HealthEntry {
+	p := pieces[len(pieces)-1]
+	for _, q := range pieces {
+		if at < q.Until {
+			p = q
+			break
+		}
+	}
+	if p.Panic {
+		return HealthEntry{Name: name, Panicked: true, LastSuccess: Unset, LastFailure: Unset}
+	}
+	return HealthEntry{Name: name, LastSuccess: p.LastSuccess, LastFailure: p.LastFailure,
+		LastError: p.LastError, Failures: p.Failures}
+}

@@ -1,0 +1,411 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing/synctest"
+	"time"
+
+	"github.com/lifecyclesim/lifecycle/internal/fakeclock"
+	"github.com/lifecyclesim/lifecycle/lifecycle"
+)
+
+// StepLimit is how many timers one simulation may fire before it is
+// reported as a runaway.
+const StepLimit = 100_000
+
+// Simulate runs the real Manager on schedule s and returns the trace. It
+// must be called from a testing/synctest bubble (synctest.Test, or
+// rapid.SyncTest inside a rapid property), and creates everything it uses
+// inside it. tb receives misuse of the fake clock.
+//
+// The recipe: register the services; arm the driver's timers (cancel,
+// Stop, Health samples) before Run, so that at equal instants they fire
+// before any timer of the Manager or the services (those due at 0 are done
+// at once, in that order); call Run at virtual 0;
+// fire one timer at a time, each once every goroutine is parked
+// (synctest.Wait), until Run, Stop and the samples are done and every
+// Stopper has returned except those that block; then release those and
+// fire any timer left.
+func Simulate(tb fakeclock.TB, s Schedule) *Trace {
+	clk := fakeclock.New(tb, Epoch)
+	rec := newRecorder(clk, len(s.Services))
+
+	opts := []lifecycle.Option{
+		lifecycle.WithClock(clk),
+		lifecycle.WithLogger(slog.New(&logHandler{rec: rec})),
+		lifecycle.WithEvents(rec.event),
+	}
+	if j := s.Jitter; j != nil {
+		r := j.R
+		opts = append(opts, lifecycle.WithJitter(j.Fraction, func() float64 { return r }))
+	}
+	m := lifecycle.NewManager(opts...)
+	if b := s.Backoff; b != nil {
+		m.SetBackoff(b.Initial, b.Maximum, b.Reset)
+	}
+	release := make(chan struct{})
+	for i := range s.Services {
+		sv := &service{idx: i, name: Name(i), plan: &s.Services[i], clk: clk, rec: rec, release: release,
+			stopErr: errors.New(stopDetail(Error))}
+		if h := sv.plan.Health; h != nil && h.Tracker {
+			sv.tracker = &lifecycle.Tracker{Clock: clk}
+		}
+		rec.stopErrs[i] = sv.stopErr
+		m.Register(sv.name, sv.wrap())
+	}
+	rec.names = m.Names()
+
+	// The driver's actions, as timers armed oldest first: cancel, Stop,
+	// Stop again, Health. Those due at 0 run now instead, one after the
+	// other, each left to settle (synctest.Wait): a timer of 0 would start
+	// them all at once, in no particular order.
+	at := func(t time.Duration, f func()) {
+		if t > 0 {
+			clk.AfterFunc(t, f)
+			return
+		}
+		go f()
+		synctest.Wait()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	at(s.CancelAt, cancel)
+	var stopsLeft, samplesLeft atomic.Int32
+	stopsLeft.Add(1)
+	at(s.StopAt, func() {
+		rep := m.Shutdown(s.StopTimeout)
+		rec.shutdown(rep)
+		stopsLeft.Add(-1)
+	})
+	if s.Stop2 {
+		stopsLeft.Add(1)
+		at(s.Stop2At, func() {
+			rep := m.Shutdown(s.StopTimeout*2 + 1)
+			rec.shutdown2(rep)
+			stopsLeft.Add(-1)
+		})
+	}
+	rec.health = make([]HealthSample, len(s.HealthAt))
+	for j, t := range s.HealthAt {
+		samplesLeft.Add(1)
+		at(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
+	}
+
+	var runDone atomic.Bool
+	go func() {
+		m.Run(ctx)
+		rec.runEnded()
+		runDone.Store(true)
+	}()
+
+	// Drive until Run, Stop and the samples are done, then until every
+	// Stopper that does not block has returned; then release the others.
+	stuck := drive(clk, func() bool {
+		return runDone.Load() && stopsLeft.Load() == 0 && samplesLeft.Load() == 0
+	}, func() string {
+		var missing []string
+		if !runDone.Load() {
+			missing = append(missing, "Run has not returned")
+		}
+		if stopsLeft.Load() != 0 {
+			missing = append(missing, "Shutdown has not returned")
+		}
+		if n := samplesLeft.Load(); n != 0 {
+			missing = append(missing, fmt.Sprintf("%d Health samples not taken", n))
+		}
+		return strings.Join(missing, ", ")
+	})
+	if stuck == "" {
+		stuck = drive(clk, func() bool { return rec.stopBodies.Load() == 0 }, func() string {
+			return fmt.Sprintf("%d Stop calls have not returned", rec.stopBodies.Load())
+		})
+	}
+	// Release the Stoppers that block, and fire what is left (nothing, in
+	// a correct run), so that every goroutine can end with the bubble and
+	// whatever a faulty Manager still does gets into the trace.
+	close(release)
+	if more := drive(clk, func() bool { return clk.Pending() == 0 }, func() string { return "timers still pending" }); stuck == "" {
+		stuck = more
+	}
+	tr := rec.trace()
+	tr.Stuck = strings.TrimPrefix(tr.Stuck+"; "+stuck, "; ")
+	tr.Stuck = strings.TrimSuffix(tr.Stuck, "; ")
+	return tr
+}
+
+// drive fires the clock's timers one at a time, each once every goroutine
+// of the bubble is parked, until done reports true. It returns why it
+// could not get there (nothing left to fire, or StepLimit timers fired),
+// or "".
+func drive(clk *fakeclock.Clock, done func() bool, missing func() string) string {
+	for steps := 0; ; steps++ {
+		synctest.Wait()
+		if done() {
+			return ""
+		}
+		if steps >= StepLimit {
+			return fmt.Sprintf("runaway: %d timers fired by %v: %s", steps, fmtDur(clk.Since(Epoch)), missing())
+		}
+		if !clk.Step() {
+			return fmt.Sprintf("deadlock at %v, nothing left to fire: %s", fmtDur(clk.Since(Epoch)), missing())
+		}
+	}
+}
+
+// recorder collects the trace from the services, the Manager's events and
+// the driver. It is safe for concurrent use.
+type recorder struct {
+	clk        *fakeclock.Clock
+	index      map[string]int // service name -> index
+	stopErrs   []error        // the error each service's Stop returns
+	stopBodies atomic.Int32   // Stop calls running that will return by themselves
+
+	mu          sync.Mutex // guards the fields below
+	names       []string
+	attempts    [][]Attempt
+	stops       [][]StopCall
+	runEvents   [][]Event
+	stopEvents  [][]Event
+	strays      []string // events for no known service
+	logs        [][]Log
+	strayLogs   []string // log records naming no known service
+	runReturned time.Duration
+	report      *lifecycle.StopReport
+	stopAt      time.Duration // when the first Shutdown returned
+	report2     *lifecycle.StopReport
+	stop2At     time.Duration
+	health      []HealthSample
+}
+
+func newRecorder(clk *fakeclock.Clock, n int) *recorder {
+	r := &recorder{clk: clk, index: map[string]int{}, stopErrs: make([]error, n),
+		attempts: make([][]Attempt, n), stops: make([][]StopCall, n),
+		runEvents: make([][]Event, n), stopEvents: make([][]Event, n), logs: make([][]Log, n),
+		runReturned: Unset}
+	for i := range n {
+		r.index[Name(i)] = i
+	}
+	return r
+}
+
+// now is the virtual time.
+func (r *recorder) now() time.Duration { return r.clk.Since(Epoch) }
+
+func (r *recorder) attempt(i int, a Attempt) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.attempts[i] = append(r.attempts[i], a)
+}
+
+func (r *recorder) stopCall(i int, c StopCall) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stops[i] = append(r.stops[i], c)
+}
+
+func (r *recorder) runEnded() {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.runReturned = now
+}
+
+func (r *recorder) shutdown(rep lifecycle.StopReport) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.report, r.stopAt = &rep, now
+}
+
+func (r *recorder) shutdown2(rep lifecycle.StopReport) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.report2, r.stop2At = &rep, now
+}
+
+func (r *recorder) sample(j int, hs []lifecycle.WorkerHealth) {
+	s := HealthSample{At: r.now(), Nil: hs == nil, Entries: []HealthEntry{}}
+	for _, h := range hs {
+		e := HealthEntry{Name: h.Name, LastSuccess: unstamp(h.LastSuccess), LastFailure: unstamp(h.LastFailure),
+			LastError: h.LastError, Failures: h.ConsecutiveFailures}
+		if strings.Contains(h.LastError, "panicked") {
+			e.Panicked, e.LastError = true, ""
+		}
+		s.Entries = append(s.Entries, e)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.health[j] = s
+}
+
+// event records a lifecycle.Event; it is the WithEvents function.
+func (r *recorder) event(e lifecycle.Event) {
+	ev := Event{At: e.Time.Sub(Epoch), Kind: e.Kind.String(), Attempt: e.Attempt, Duration: e.Duration, Canceled: e.Canceled}
+	if e.Kind == lifecycle.AttemptEnded || e.Kind == lifecycle.StopEnded {
+		ev.Outcome, ev.Detail = outcomeOf(e)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i, ok := r.index[e.Service]
+	switch {
+	case !ok:
+		r.strays = append(r.strays, fmt.Sprintf("%q %s", e.Service, ev))
+	case e.Kind >= lifecycle.StopCalled:
+		r.stopEvents[i] = append(r.stopEvents[i], ev)
+	default:
+		r.runEvents[i] = append(r.runEvents[i], ev)
+	}
+}
+
+// outcomeOf maps an ended event's Outcome, Err and Panic to the sim's
+// terms. An Err that does not fit the Outcome shows in Detail.
+func outcomeOf(e lifecycle.Event) (Outcome, string) {
+	bad := func(o Outcome) (Outcome, string) {
+		return o, fmt.Sprintf("bad Err %#v / Panic %#v", e.Err, e.Panic)
+	}
+	switch e.Outcome {
+	case lifecycle.OutcomeNil:
+		if e.Err != nil {
+			return bad(Nil)
+		}
+		return Nil, ""
+	case lifecycle.OutcomeError:
+		if e.Err == nil || errors.Is(e.Err, lifecycle.ErrFinished) {
+			return bad(Error)
+		}
+		return Error, e.Err.Error()
+	case lifecycle.OutcomeFinished:
+		if !errors.Is(e.Err, lifecycle.ErrFinished) {
+			return bad(Finished)
+		}
+		return Finished, e.Err.Error()
+	case lifecycle.OutcomePanic:
+		var pe *lifecycle.PanicError
+		if !errors.As(e.Err, &pe) || pe.Value != e.Panic || pe.Service != e.Service {
+			return bad(Panic)
+		}
+		return Panic, fmt.Sprint(e.Panic)
+	case lifecycle.OutcomeGoexit:
+		if !errors.Is(e.Err, lifecycle.ErrGoexit) {
+			return bad(Goexit)
+		}
+		return Goexit, ""
+	}
+	return Outcome(e.Outcome.String()), ""
+}
+
+// trace returns what was recorded, in canonical form.
+func (r *recorder) trace() *Trace {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health}
+	tr.Services = make([]ServiceTrace, len(r.attempts))
+	for i := range tr.Services {
+		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Stops: r.stops[i],
+			Events: mergeEvents(r.runEvents[i], r.stopEvents[i]), Logs: r.logs[i]}
+		sortLogs(tr.Services[i].Logs)
+	}
+	tr.StrayLogs = r.strayLogs
+	if r.report != nil {
+		tr.Stop = r.stopTrace(*r.report)
+		tr.Stop.Returned = r.stopAt
+	}
+	if r.report2 != nil {
+		tr.Stop2 = &Stop2Trace{Returned: r.stop2At, SameReport: reflect.DeepEqual(r.report, r.report2)}
+	}
+	if len(r.strays) > 0 {
+		tr.Stuck = "events for unknown services: " + strings.Join(r.strays, "; ")
+	}
+	return tr
+}
+
+// stopTrace converts a StopReport, classifying each error.
+func (r *recorder) stopTrace(rep lifecycle.StopReport) StopTrace {
+	st := StopTrace{Start: unstamp(rep.Start), End: unstamp(rep.End), Timeout: rep.Timeout, Budget: rep.Budget}
+	for _, x := range rep.Stoppers {
+		res := StopResult{Service: x.Service, Called: unstamp(x.Called), Deadline: unstamp(x.Deadline),
+			Elapsed: x.Elapsed, Abandoned: x.Abandoned}
+		var stopErr error
+		if i, ok := r.index[x.Service]; ok {
+			stopErr = r.stopErrs[i]
+		}
+		if !x.Abandoned {
+			res.Outcome = Outcome(x.Outcome.String())
+		}
+		res.Err = classifyStopErr(x.Service, x.Err, stopErr)
+		st.Results = append(st.Results, res)
+	}
+	return st
+}
+
+// classifyStopErr names what a StopResult's Err wraps; see [StopResult].
+func classifyStopErr(name string, err, stopErr error) string {
+	var pe *lifecycle.PanicError
+	switch {
+	case err == nil:
+		return ""
+	case !strings.Contains(err.Error(), name):
+		return "unnamed: " + err.Error()
+	case errors.As(err, &pe):
+		return "panic: " + fmt.Sprint(pe.Value)
+	case errors.Is(err, lifecycle.ErrGoexit):
+		return "goexit"
+	case stopErr != nil && errors.Is(err, stopErr):
+		return "error: " + stopErr.Error()
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline"
+	}
+	return "other: " + err.Error()
+}
+
+// logHandler is the Manager's slog.Handler: it records each record against
+// the service its "service" attribute names.
+type logHandler struct {
+	rec   *recorder
+	attrs []slog.Attr
+}
+
+func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
+	service, stack := "", false
+	visit := func(a slog.Attr) bool {
+		v := a.Value.Resolve()
+		if a.Key == "service" {
+			service = v.String()
+		}
+		if v.Kind() == slog.KindString && strings.Contains(v.String(), "goroutine ") {
+			stack = true
+		}
+		return true
+	}
+	for _, a := range h.attrs {
+		visit(a)
+	}
+	r.Attrs(visit)
+	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack}
+
+	h.rec.mu.Lock()
+	defer h.rec.mu.Unlock()
+	if i, ok := h.rec.index[service]; ok {
+		h.rec.logs[i] = append(h.rec.logs[i], l)
+	} else {
+		h.rec.strayLogs = append(h.rec.strayLogs, fmt.Sprintf("%s %q service=%q", l, r.Message, service))
+	}
+	return nil
+}
+
+func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &logHandler{rec: h.rec, attrs: append(slices.Clip(h.attrs), as...)}
+}
+
+func (h *logHandler) WithGroup(string) slog.Handler { return h }

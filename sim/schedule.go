@@ -1,0 +1,260 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// Epoch is virtual time 0: the fake clock starts there and [lifecycle.Manager.Run]
+// is called there. Every time in a [Schedule] or a [Trace] is a
+// time.Duration since Epoch.
+var Epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Unset stands for a time that has not happened: a zero time.Time in a
+// health entry, a Stopper that never returned.
+const Unset time.Duration = -1
+
+// Outcome is how a call of Run or Stop ended, as the service itself ended
+// it.
+type Outcome string
+
+// The ways a service can end a call.
+const (
+	Nil      Outcome = "nil"      // returned nil
+	Error    Outcome = "error"    // returned an error (ctx.Err() included)
+	Panic    Outcome = "panic"    // panicked
+	Goexit   Outcome = "goexit"   // called runtime.Goexit
+	Finished Outcome = "finished" // returned an error wrapping lifecycle.ErrFinished
+)
+
+// Schedule is one simulated world: the services, the backoff settings and
+// what the driver does when. The driver calls Run at virtual 0, cancels
+// Run's context at CancelAt, calls Shutdown(StopTimeout) at StopAt and
+// samples Health at each of HealthAt.
+type Schedule struct {
+	Services []Service
+	Backoff  *Backoff // nil: the Manager's defaults, SetBackoff not called
+	Jitter   *Jitter  // nil: no WithJitter
+
+	CancelAt    time.Duration   // 0: Run's ctx is cancelled before Run is called
+	StopAt      time.Duration   // when Shutdown is called (may be before Run's ctx is cancelled)
+	StopTimeout time.Duration   // Shutdown's budget; may be 0 or negative
+	Stop2       bool            // call Shutdown a second time, at Stop2At
+	Stop2At     time.Duration   // (its timeout is ignored: it gets the first call's report)
+	HealthAt    []time.Duration // Health samples; a sample at 0 is taken just before Run
+}
+
+// Backoff is the argument of SetBackoff, called before Run.
+type Backoff struct {
+	Initial, Maximum, Reset time.Duration
+}
+
+// Jitter is the argument of WithJitter: every restart delay d becomes
+// d - time.Duration(float64(d)*Fraction*R), floored at 0. R is constant so
+// that the schedule is deterministic whichever service draws first.
+type Jitter struct {
+	Fraction, R float64
+}
+
+// Service is one registered service, named "svc<index>".
+type Service struct {
+	// Steps scripts the calls of Run, one step per call. Once the script is
+	// used up, Run waits for cancellation and returns ctx.Err().
+	Steps   []Step
+	Stopper *StopStep   // nil: the service does not implement Stopper
+	Health  *HealthPlan // nil: the service does not implement HealthReporter
+}
+
+// Step is one call of Run.
+type Step struct {
+	// Wait: wait for cancellation instead of running for Run.
+	Wait bool
+	// Run is how long the call runs before it ends with End. With Wait, it
+	// is how long after cancellation the call returns (ignoring ctx).
+	Run time.Duration
+	// Honour: return ctx.Err() as soon as ctx is done, if it is done before
+	// Run has elapsed (a Wait step then returns at cancellation).
+	Honour bool
+	// End is how the call ends when it is not cut short by Honour.
+	End Outcome
+}
+
+// StopStep is how a service's Stop behaves.
+type StopStep struct {
+	Block  bool          // block until the simulation ends (ignores ctx)
+	Took   time.Duration // how long Stop runs before it ends with End
+	Honour bool          // return ctx.Err() as soon as ctx is done, if before Took
+	End    Outcome       // Nil, Error, Panic or Goexit
+}
+
+// HealthPlan is how a service reports health: either a lifecycle.Tracker
+// fed by its Run calls, or a function of virtual time.
+type HealthPlan struct {
+	// Tracker: the service embeds a *lifecycle.Tracker on the fake clock and
+	// records every Run call's end in it: nil as a success, anything else
+	// as a failure (recorded before panicking or calling Goexit).
+	Tracker bool
+	// Pieces (when not Tracker) give Health as a function of virtual time:
+	// the first piece whose Until is after now applies; the last one
+	// applies from there on.
+	Pieces []HealthPiece
+}
+
+// HealthPiece is Health's value until virtual time Until.
+type HealthPiece struct {
+	Until time.Duration
+	Panic bool   // Health panics
+	Name  string // the Name the service puts in (the Manager must overwrite it)
+
+	LastSuccess, LastFailure time.Duration // Unset: zero time
+	LastError                string
+	Failures                 int
+}
+
+// Name is the registration name of service i.
+func Name(i int) string { return fmt.Sprintf("svc%d", i) }
+
+// settings returns the backoff in force: the schedule's or the defaults.
+func (s *Schedule) settings() Backoff {
+	if s.Backoff != nil {
+		return *s.Backoff
+	}
+	return Backoff{Initial: time.Second, Maximum: 30 * time.Second, Reset: 60 * time.Second}
+}
+
+// Stoppers returns the number of services that implement Stopper.
+func (s *Schedule) Stoppers() int {
+	n := 0
+	for _, sv := range s.Services {
+		if sv.Stopper != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// step returns the step of the k-th call of Run (from 0): the script's,
+// then waiting for cancellation for good.
+func (sv *Service) step(k int) Step {
+	if k < len(sv.Steps) {
+		return sv.Steps[k]
+	}
+	return Step{Wait: true, Honour: true}
+}
+
+// Size summarises how big the schedule is, for reports of shrunk failures.
+func (s Schedule) Size() string {
+	steps := 0
+	for _, sv := range s.Services {
+		steps += len(sv.Steps)
+	}
+	return fmt.Sprintf("%d services, %d Run steps, %d Stoppers, %d Health samples", len(s.Services), steps, s.Stoppers(), len(s.HealthAt))
+}
+
+// String renders the schedule, one line per service.
+func (s Schedule) String() string {
+	var b strings.Builder
+	bo := "default (1s, 30s, 60s)"
+	if s.Backoff != nil {
+		bo = fmt.Sprintf("initial=%v maximum=%v reset=%v", fmtDur(s.Backoff.Initial), fmtDur(s.Backoff.Maximum), fmtDur(s.Backoff.Reset))
+	}
+	fmt.Fprintf(&b, "backoff %s", bo)
+	if s.Jitter != nil {
+		fmt.Fprintf(&b, " jitter=%v rnd=%v", s.Jitter.Fraction, s.Jitter.R)
+	}
+	b.WriteString("\n")
+	if s.CancelAt == 0 {
+		b.WriteString("cancel before Run")
+	} else {
+		fmt.Fprintf(&b, "cancel at %v", fmtDur(s.CancelAt))
+	}
+	fmt.Fprintf(&b, "; Stop(%v) at %v", fmtDur(s.StopTimeout), fmtDur(s.StopAt))
+	if s.Stop2 {
+		fmt.Fprintf(&b, ", again at %v", fmtDur(s.Stop2At))
+	}
+	if len(s.HealthAt) > 0 {
+		b.WriteString("; Health at")
+		for _, h := range s.HealthAt {
+			b.WriteString(" " + fmtDur(h))
+		}
+	}
+	b.WriteString("\n")
+	for i, sv := range s.Services {
+		fmt.Fprintf(&b, "%s: run", Name(i))
+		for _, st := range sv.Steps {
+			b.WriteString(" " + st.String())
+		}
+		b.WriteString(" then wait")
+		if sv.Stopper != nil {
+			b.WriteString("; stop " + sv.Stopper.String())
+		}
+		if sv.Health != nil {
+			b.WriteString("; health " + sv.Health.String())
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// GoString makes rapid's log of a drawn schedule readable.
+func (s Schedule) GoString() string { return "\n" + s.String() }
+
+func (st Step) String() string {
+	h := ""
+	if st.Honour {
+		h = "h"
+	}
+	if st.Wait {
+		if st.Honour {
+			return "[wait]"
+		}
+		return fmt.Sprintf("[wait+%v %s]", fmtDur(st.Run), st.End)
+	}
+	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Run), h, st.End)
+}
+
+func (st StopStep) String() string {
+	if st.Block {
+		return "[block]"
+	}
+	h := ""
+	if st.Honour {
+		h = "h"
+	}
+	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Took), h, st.End)
+}
+
+func (h HealthPlan) String() string {
+	if h.Tracker {
+		return "tracker"
+	}
+	var parts []string
+	for _, p := range h.Pieces {
+		v := "panic"
+		if !p.Panic {
+			v = fmt.Sprintf("{%q ok=%s fail=%s %q n=%d}", p.Name, fmtStamp(p.LastSuccess), fmtStamp(p.LastFailure), p.LastError, p.Failures)
+		}
+		parts = append(parts, fmt.Sprintf("<%v:%s", fmtDur(p.Until), v))
+	}
+	return "func " + strings.Join(parts, " ")
+}
+
+// fmtDur prints a duration, naming the extremes.
+func fmtDur(d time.Duration) string {
+	switch d {
+	case math.MaxInt64:
+		return "MaxInt64"
+	case math.MinInt64:
+		return "MinInt64"
+	}
+	return d.String()
+}
+
+func fmtStamp(d time.Duration) string {
+	if d == Unset {
+		return "-"
+	}
+	return fmtDur(d)
+}

@@ -1,0 +1,79 @@
+package sim_test
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lifecyclesim/lifecycle/sim"
+	"pgregory.net/rapid"
+)
+
+// stats are the reachability counters and totals of the schedules checked
+// by this test binary.
+var stats = struct {
+	checks   atomic.Int64
+	virtual  atomic.Int64 // nanoseconds of virtual time simulated
+	features map[string]*atomic.Int64
+}{features: map[string]*atomic.Int64{}}
+
+func init() {
+	for _, f := range sim.Features {
+		stats.features[f] = new(atomic.Int64)
+	}
+}
+
+// checkSchedule runs s twice, each time in its own synctest bubble, and
+// verifies both runs against the model and each other.
+func checkSchedule(t *rapid.T, s sim.Schedule) {
+	t.Helper()
+	var runs [2]*sim.Trace
+	for k := range runs {
+		rapid.SyncTest(t, func(t *rapid.T) { runs[k] = sim.Simulate(t, s) })
+	}
+	if err := sim.Verify(s, runs[0], runs[1]); err != nil {
+		t.Fatal(err)
+	}
+	exp := sim.Model(s)
+	stats.checks.Add(1)
+	stats.virtual.Add(int64(span(runs[0])))
+	for _, f := range sim.Reached(s, &exp) {
+		stats.features[f].Add(1)
+	}
+}
+
+// span is the virtual time a trace covers.
+func span(tr *sim.Trace) time.Duration {
+	return max(tr.RunReturned, tr.Stop.Returned)
+}
+
+// TestSim is the main job: random schedules, each run twice on the real
+// Manager and checked against the model. With -rapid.checks >= 10000 it
+// also fails if any behaviour of sim.Features was never reached.
+func TestSim(t *testing.T) {
+	start := time.Now()
+	checks0 := stats.checks.Load()
+	rapid.Check(t, func(t *rapid.T) {
+		checkSchedule(t, sim.Schedules().Draw(t, "schedule"))
+	})
+	checks := stats.checks.Load() - checks0
+	elapsed := time.Since(start)
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "summary: %d schedules checked (each run twice) in %v: %.0f schedules/s; %v of virtual time simulated\n",
+		checks, elapsed.Round(time.Millisecond), float64(checks)/elapsed.Seconds(), time.Duration(stats.virtual.Load()))
+	var missed []string
+	for _, f := range sim.Features {
+		n := stats.features[f].Load()
+		fmt.Fprintf(&b, "  %7d  %s\n", n, f)
+		if n == 0 {
+			missed = append(missed, f)
+		}
+	}
+	t.Log(b.String())
+	if checks >= 10000 && len(missed) > 0 {
+		t.Errorf("%d checks never reached: %s", checks, strings.Join(missed, "; "))
+	}
+}

@@ -1,0 +1,264 @@
+package sim
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Trace is what happened in one simulation, every time a time.Duration since
+// [Epoch]. The model ([Model]) predicts one; the driver ([Simulate])
+// records one from the services' side and from the Manager's reports. Its
+// rendering by String is canonical: the same schedule must give the same
+// text, byte for byte.
+type Trace struct {
+	Names       []string       // Manager.Names(), just before Run
+	Services    []ServiceTrace // by registration index
+	RunReturned time.Duration  // when Run returned; Unset: it did not
+	Stop        StopTrace      // the first Shutdown call
+	Stop2       *Stop2Trace    // the second Shutdown call, if the schedule makes one
+	Health      []HealthSample // one per Schedule.HealthAt, in that order
+
+	// StrayLogs are log records that name no registered service.
+	StrayLogs []string
+
+	// Stuck says why the simulation could not run to its end (virtual
+	// deadlock, runaway); empty when it could.
+	Stuck string
+}
+
+// ServiceTrace is one service's life: its Run and Stop calls as it saw them,
+// and the events the Manager reported about it.
+type ServiceTrace struct {
+	Attempts []Attempt
+	Stops    []StopCall
+	// Events are those of WithEvents for this service: the Run events in
+	// the order they were emitted, merged by time with the Stop events
+	// (Run events first at equal times).
+	Events []Event
+	// Logs are the records logged with service=<its name>, ordered by
+	// time, then level, then whether they carry a stack.
+	Logs []Log
+}
+
+// Log is one log record about a service.
+type Log struct {
+	At    time.Duration
+	Level string // slog's level name: "INFO", "ERROR", ...
+	Stack bool   // it carries a goroutine stack (a panic's)
+}
+
+// sortLogs puts logs in canonical order: records logged at the same instant
+// from different goroutines come in any order.
+func sortLogs(logs []Log) {
+	slices.SortStableFunc(logs, func(a, b Log) int {
+		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Level, b.Level), compareBool(a.Stack, b.Stack))
+	})
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case b:
+		return -1
+	}
+	return 1
+}
+
+// Attempt is one call of Run, as the service saw it.
+type Attempt struct {
+	Start, End time.Duration
+	Outcome    Outcome
+	Detail     string // the error's text, or the panic value
+	Canceled   bool   // ctx was done when the call ended
+}
+
+// StopCall is one call of Stop, as the service saw it.
+type StopCall struct {
+	Called   time.Duration
+	Deadline time.Duration // ctx.Deadline()
+	Returned time.Duration // Unset: blocked until the simulation ended
+	Outcome  Outcome
+	Detail   string
+	CtxDone  bool // ctx was done when Stop returned
+}
+
+// StopTrace is the first Shutdown call: when it returned by the clock, and
+// the StopReport it returned.
+type StopTrace struct {
+	Returned   time.Duration // Unset: it did not return
+	Start, End time.Duration
+	Timeout    time.Duration
+	Budget     time.Duration
+	Results    []StopResult // in call order
+}
+
+// StopResult is one StopResult of the report. Err is classified: "" (nil),
+// "error: <the Stopper's error>" (wraps it), "panic: <value>" (a
+// *lifecycle.PanicError), "goexit" (lifecycle.ErrGoexit), "deadline"
+// (context.DeadlineExceeded); anything else is "other: <text>", and an
+// error that does not name the service is "unnamed: <text>".
+type StopResult struct {
+	Service   string
+	Called    time.Duration
+	Deadline  time.Duration
+	Elapsed   time.Duration
+	Abandoned bool
+	Outcome   Outcome // "" when abandoned
+	Err       string
+}
+
+// Stop2Trace is the second Shutdown call: when it returned, and whether its
+// report equals the first one's.
+type Stop2Trace struct {
+	Returned   time.Duration
+	SameReport bool
+}
+
+// HealthSample is one call of Manager.Health.
+type HealthSample struct {
+	At      time.Duration
+	Nil     bool // Health returned nil
+	Entries []HealthEntry
+}
+
+// HealthEntry is one WorkerHealth. A panicking HealthReporter's entry has
+// Panicked set, and LastError cleared when it says "panicked".
+type HealthEntry struct {
+	Name                     string
+	Panicked                 bool
+	LastSuccess, LastFailure time.Duration // Unset: zero time
+	LastError                string
+	Failures                 int
+}
+
+// Event is one lifecycle.Event for a service.
+type Event struct {
+	At       time.Duration
+	Kind     string // the EventKind's name
+	Attempt  int
+	Outcome  Outcome // AttemptEnded, StopEnded
+	Detail   string  // AttemptEnded, StopEnded: the error's text or the panic value
+	Duration time.Duration
+	Canceled bool
+}
+
+// mergeEvents merges a service's Run events and Stop events, each in
+// emission order, by time, Run events first at equal times.
+func mergeEvents(run, stop []Event) []Event {
+	out := make([]Event, 0, len(run)+len(stop))
+	for len(run) > 0 || len(stop) > 0 {
+		if len(stop) == 0 || (len(run) > 0 && run[0].At <= stop[0].At) {
+			out = append(out, run[0])
+			run = run[1:]
+		} else {
+			out = append(out, stop[0])
+			stop = stop[1:]
+		}
+	}
+	return out
+}
+
+// String renders the trace canonically, one fact per line.
+func (t *Trace) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "names %s\n", strings.Join(t.Names, " "))
+	for i, s := range t.Services {
+		for k, a := range s.Attempts {
+			fmt.Fprintf(&b, "%s run#%d %s\n", Name(i), k+1, a)
+		}
+		for _, c := range s.Stops {
+			fmt.Fprintf(&b, "%s stop %s\n", Name(i), c)
+		}
+		for _, e := range s.Events {
+			fmt.Fprintf(&b, "%s event %s\n", Name(i), e)
+		}
+		for _, l := range s.Logs {
+			fmt.Fprintf(&b, "%s log %s\n", Name(i), l)
+		}
+	}
+	fmt.Fprintf(&b, "run returned %s\n", fmtStamp(t.RunReturned))
+	fmt.Fprintf(&b, "shutdown %s\n", t.Stop)
+	for _, r := range t.Stop.Results {
+		fmt.Fprintf(&b, "  %s\n", r)
+	}
+	if t.Stop2 != nil {
+		fmt.Fprintf(&b, "shutdown again returned %s same=%v\n", fmtStamp(t.Stop2.Returned), t.Stop2.SameReport)
+	}
+	for _, h := range t.Health {
+		fmt.Fprintf(&b, "health %s\n", h)
+	}
+	for _, l := range t.StrayLogs {
+		fmt.Fprintf(&b, "stray log %s\n", l)
+	}
+	if t.Stuck != "" {
+		fmt.Fprintf(&b, "stuck: %s\n", t.Stuck)
+	}
+	return b.String()
+}
+
+func (a Attempt) String() string {
+	c := ""
+	if a.Canceled {
+		c = " canceled"
+	}
+	return fmt.Sprintf("%v..%v %s %q%s", fmtDur(a.Start), fmtDur(a.End), a.Outcome, a.Detail, c)
+}
+
+func (c StopCall) String() string {
+	return fmt.Sprintf("called %v deadline %v returned %s %s %q ctxdone=%v",
+		fmtDur(c.Called), fmtDur(c.Deadline), fmtStamp(c.Returned), c.Outcome, c.Detail, c.CtxDone)
+}
+
+func (s StopTrace) String() string {
+	return fmt.Sprintf("returned %s report start %v end %v timeout %v budget %v",
+		fmtStamp(s.Returned), fmtDur(s.Start), fmtDur(s.End), fmtDur(s.Timeout), fmtDur(s.Budget))
+}
+
+func (r StopResult) String() string {
+	return fmt.Sprintf("%s called %v deadline %v elapsed %v abandoned=%v %s %q",
+		r.Service, fmtDur(r.Called), fmtDur(r.Deadline), fmtDur(r.Elapsed), r.Abandoned, r.Outcome, r.Err)
+}
+
+func (h HealthSample) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "at %v nil=%v", fmtDur(h.At), h.Nil)
+	for _, e := range h.Entries {
+		b.WriteString(" " + e.String())
+	}
+	return b.String()
+}
+
+func (e HealthEntry) String() string {
+	if e.Panicked {
+		return fmt.Sprintf("{%s panicked %q}", e.Name, e.LastError)
+	}
+	return fmt.Sprintf("{%s ok=%s fail=%s %q n=%d}", e.Name, fmtStamp(e.LastSuccess), fmtStamp(e.LastFailure), e.LastError, e.Failures)
+}
+
+func (e Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v %s", fmtDur(e.At), e.Kind)
+	if e.Attempt != 0 {
+		fmt.Fprintf(&b, " #%d", e.Attempt)
+	}
+	if e.Outcome != "" {
+		fmt.Fprintf(&b, " %s %q", e.Outcome, e.Detail)
+	}
+	fmt.Fprintf(&b, " d=%v", fmtDur(e.Duration))
+	if e.Canceled {
+		b.WriteString(" canceled")
+	}
+	return b.String()
+}
+
+func (l Log) String() string {
+	st := ""
+	if l.Stack {
+		st = " with stack"
+	}
+	return fmt.Sprintf("%v %s%s", fmtDur(l.At), l.Level, st)
+}
