@@ -47,3 +47,42 @@ func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) 
 func (realClock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(parent, d)
 }
+
+// sleep waits d on c and reports true, or reports false as soon as ctx is
+// done; d <= 0 does not wait, unless ctx is already done. On a [TimerClock]
+// a wait cut short stops its timer, so a fake clock is not left holding it.
+func sleep(ctx context.Context, c Clock, d time.Duration) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	if d <= 0 {
+		return true
+	}
+	switch c := c.(type) {
+	case realClock:
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	case TimerClock:
+		ch, stop := c.NewTimer(d)
+		select {
+		case <-ch:
+			return true
+		case <-ctx.Done():
+			stop()
+			return false
+		}
+	default:
+		select {
+		case <-c.After(d):
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+}

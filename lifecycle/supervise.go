@@ -175,7 +175,7 @@ func (sv *supervisor) afterAttempt(r result) bool {
 	}
 
 	// Wait, then double the delay for next time.
-	if !m.sleep(sv.ctx, delay) {
+	if !sleep(sv.ctx, m.clock, delay) {
 		return false
 	}
 	sv.delay = double(sv.delay)
@@ -202,36 +202,4 @@ func (sv *supervisor) logFailure(r result, ran time.Duration, msg string, delay 
 		}
 		return attrs
 	})
-}
-
-// sleep waits d on the clock and reports true, or reports false as soon as
-// ctx is done.
-func (m *Manager) sleep(ctx context.Context, d time.Duration) bool {
-	switch c := m.clock.(type) {
-	case realClock:
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	case TimerClock:
-		ch, stop := c.NewTimer(d)
-		select {
-		case <-ch:
-			return true
-		case <-ctx.Done():
-			stop()
-			return false
-		}
-	default:
-		select {
-		case <-m.clock.After(d):
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
 }

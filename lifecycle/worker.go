@@ -113,7 +113,7 @@ func (w *Worker) Health() WorkerHealth { return w.tracker.Health() }
 // from the function. It implements [Runner].
 func (w *Worker) Run(ctx context.Context) error {
 	// Wait out the first-tick jitter; the grid starts where it ends.
-	if !clockSleep(ctx, w.clock, w.firstDelay()) {
+	if !sleep(ctx, w.clock, w.firstDelay()) {
 		return ctx.Err()
 	}
 	next := w.clock.Now()
@@ -132,7 +132,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			next = next.Add(skip * w.interval)
 			late -= skip * w.interval
 		}
-		if !clockSleep(ctx, w.clock, -late) {
+		if !sleep(ctx, w.clock, -late) {
 			return ctx.Err()
 		}
 	}
@@ -180,41 +180,3 @@ func (w *Worker) tick(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// clockSleep waits d on c and reports true, or reports false as soon as ctx is
-// done; d <= 0 does not wait, unless ctx is already done. On a [TimerClock]
-// a wait cut short stops its timer, so a fake clock is not left holding it.
-func clockSleep(ctx context.Context, c Clock, d time.Duration) bool {
-	if ctx.Err() != nil {
-		return false
-	}
-	if d <= 0 {
-		return true
-	}
-	switch c := c.(type) {
-	case realClock:
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	case TimerClock:
-		ch, stop := c.NewTimer(d)
-		select {
-		case <-ch:
-			return true
-		case <-ctx.Done():
-			stop()
-			return false
-		}
-	default:
-		select {
-		case <-c.After(d):
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
-}

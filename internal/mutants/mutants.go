@@ -77,7 +77,7 @@ var mutants = []mutant{
 		Why:  "a backoff wait cut short by cancellation restarts the service",
 		Edits: []edit{
 			{"lifecycle/supervise.go", "for sv.ctx.Err() == nil {", "for {"},
-			{"lifecycle/supervise.go", "case <-ctx.Done():\n\t\t\tstop()\n\t\t\treturn false", "case <-ctx.Done():\n\t\t\tstop()\n\t\t\treturn true"},
+			{"lifecycle/clock.go", "case <-ctx.Done():\n\t\t\tstop()\n\t\t\treturn false", "case <-ctx.Done():\n\t\t\tstop()\n\t\t\treturn true"},
 		},
 	},
 	{
