@@ -18,7 +18,7 @@ var Features = []string{
 	"Run returned error", "Run returned nil", "Run panicked", "Run called Goexit", "Run finished for good",
 	"panic or Goexit after cancellation", "Run honoured ctx", "Run honoured ctx at its own end",
 	"ctx-ignoring Runner returned late", "Run returned after cancellation",
-	"backoff cap reached", "reset triggered", "ran exactly reset", "ran reset-1ns", "restart at the same instant",
+	"backoff cap reached", "doubling saturated", "reset triggered", "ran exactly reset", "ran reset-1ns", "restart at the same instant",
 	"attempt of 0ns",
 	// Shutdown.
 	"Stop returned nil", "Stop returned error", "Stop panicked", "Stop called Goexit",
@@ -107,6 +107,7 @@ func Reached(s Schedule, exp *Expectation) []string {
 			add(addSat(a.End, wait) == s.CancelAt, "cancel at a backoff's end")
 			if k+1 < len(st.Attempts) {
 				add(delay > bo.Maximum/2 && delay < bo.Maximum, "backoff cap reached") // doubling it passes maximum
+				add(delay > math.MaxInt64/2, "doubling saturated")
 				delay = min(delay, math.MaxInt64/2) * 2
 				delay = min(delay, bo.Maximum)
 			}

@@ -1,0 +1,211 @@
+package sim_test
+
+import (
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lifecyclesim/lifecycle/sim"
+)
+
+// simulate runs s twice, each in its own bubble, and verifies the runs.
+func simulate(t *testing.T, s sim.Schedule) *sim.Trace {
+	t.Helper()
+	var runs [2]*sim.Trace
+	for k := range runs {
+		synctest.Test(t, func(t *testing.T) { runs[k] = sim.Simulate(t, s) })
+	}
+	if err := sim.Verify(s, runs[0], runs[1]); err != nil {
+		t.Fatal(err)
+	}
+	return runs[0]
+}
+
+const (
+	ns = time.Nanosecond
+	ms = time.Millisecond
+	s1 = time.Second
+)
+
+func fails(n int, step sim.Step) []sim.Step {
+	steps := make([]sim.Step, n)
+	for i := range steps {
+		steps[i] = step
+	}
+	return steps
+}
+
+// regressions are schedules that failed once while the sim was built
+// (shrunk by rapid), and boundaries each planted bug of the mutants
+// catalogue was caught on. They pass on a correct Manager.
+var regressions = []struct {
+	name string
+	s    sim.Schedule
+}{
+	{
+		// The driver started every action due at 0 at once: the two Stop
+		// calls raced to be the first (found as nondeterminism).
+		name: "StopTwiceAtZero",
+		s: sim.Schedule{
+			CancelAt: 30 * s1, StopTimeout: 16 * s1, Stop2: true,
+			Services: []sim.Service{
+				{Steps: []sim.Step{{Wait: true, Run: 13 * s1, End: sim.Error}}},
+				{Steps: []sim.Step{{Run: 60*s1 - ns, End: sim.Nil}}},
+			},
+		},
+	},
+	{
+		// SPEC §2's worked example: 0, 1s, 3s, 7s, 15s, 31s, 61s, 91s.
+		name: "DefaultBackoffTimeline",
+		s: sim.Schedule{
+			CancelAt: 100 * s1, StopAt: 50 * s1, StopTimeout: 3 * s1,
+			HealthAt: []time.Duration{0, 7 * s1, 200 * s1},
+			Services: []sim.Service{
+				{Steps: fails(8, sim.Step{End: sim.Error}), Stopper: &sim.StopStep{Took: s1, End: sim.Error},
+					Health: &sim.HealthPlan{Tracker: true}},
+				{Stopper: &sim.StopStep{Block: true}},
+			},
+		},
+	},
+	{
+		// Doubling a delay above MaxInt64/2 must saturate, not wrap to a
+		// negative delay clamped back to initial (mutant doubling-overflows).
+		name: "DoublingSaturates",
+		s: sim.Schedule{
+			Backoff:  &sim.Backoff{Initial: 1 << 62, Maximum: math.MaxInt64, Reset: s1},
+			CancelAt: 1<<62 + 1,
+			Services: []sim.Service{{Steps: fails(3, sim.Step{End: sim.Error})}},
+		},
+	},
+	{
+		// An attempt of exactly reset starts the doubling again
+		// (mutant reset-strict).
+		name: "RanExactlyReset",
+		s: sim.Schedule{
+			CancelAt: 62 * s1,
+			Services: []sim.Service{{Steps: []sim.Step{{End: sim.Error}, {Run: 60 * s1, End: sim.Error}}}},
+		},
+	},
+	{
+		// Reset-1ns does not.
+		name: "RanResetMinus1",
+		s: sim.Schedule{
+			Backoff:  &sim.Backoff{Initial: ns, Maximum: 100 * ns, Reset: 10 * ns},
+			CancelAt: 100 * ns,
+			Services: []sim.Service{{Steps: []sim.Step{{End: sim.Error}, {Run: 9 * ns, End: sim.Nil}, {End: sim.Panic}}}},
+		},
+	},
+	{
+		// A backoff ending exactly at cancellation does not restart; a
+		// Runner honouring ctx whose own end is at cancellation returns
+		// ctx.Err().
+		name: "CancelAtBackoffEndAndAtRunEnd",
+		s: sim.Schedule{
+			Backoff:  &sim.Backoff{Initial: 2 * ns, Maximum: 2 * ns, Reset: s1},
+			CancelAt: 5 * ns,
+			Services: []sim.Service{
+				{Steps: []sim.Step{{Run: 3 * ns, End: sim.Goexit}}},
+				{Steps: []sim.Step{{Run: 5 * ns, Honour: true, End: sim.Nil}}},
+				{Steps: []sim.Step{{Run: 5 * ns, End: sim.Panic}}},
+			},
+		},
+	},
+	{
+		// A Stopper that ignores ctx and returns an error after its
+		// deadline is abandoned, and its late failure is logged (the only
+		// trace of mutant deadline-instant-in-time). Another returns at the
+		// very instant of its deadline: abandoned too. The service that is
+		// not a Stopper takes no share.
+		name: "AbandonedStopFailsLate",
+		s: sim.Schedule{
+			CancelAt: ms, StopAt: 2 * ms, StopTimeout: 10 * ms,
+			Services: []sim.Service{
+				{Stopper: &sim.StopStep{Took: 5 * ms, End: sim.Nil}},
+				{},
+				{Stopper: &sim.StopStep{Took: 6 * ms, End: sim.Panic}},
+			},
+		},
+	},
+	{
+		// A timeout below n nanoseconds: every share is 0, every Stopper
+		// is called at once with an expired ctx, in reverse order.
+		name: "TimeoutBelowN",
+		s: sim.Schedule{
+			CancelAt: ms, StopAt: ms, StopTimeout: 2 * ns,
+			Services: []sim.Service{
+				{Stopper: &sim.StopStep{End: sim.Goexit}},
+				{Stopper: &sim.StopStep{Took: ms, Honour: true, End: sim.Nil}},
+				{Stopper: &sim.StopStep{Block: true}},
+			},
+		},
+	},
+	{
+		// A negative timeout not divisible by n, Stop before Run.
+		name: "NegativeTimeoutBeforeRun",
+		s: sim.Schedule{
+			CancelAt: 0, StopAt: 0, StopTimeout: -7 * ns,
+			Services: []sim.Service{
+				{Stopper: &sim.StopStep{End: sim.Error}},
+				{Stopper: &sim.StopStep{End: sim.Nil}},
+			},
+		},
+	},
+	{
+		// In time by 1ns, then at the exact share, then a ctx-honouring
+		// Stopper cut at its deadline; the second Stop waits for the first.
+		name: "StoppersAroundTheirShare",
+		s: sim.Schedule{
+			CancelAt: s1, StopAt: s1, StopTimeout: 31 * ns, Stop2: true, Stop2At: s1 + 5*ns,
+			Services: []sim.Service{
+				{Stopper: &sim.StopStep{Took: 10*ns - ns, End: sim.Error}},
+				{Stopper: &sim.StopStep{Took: 10 * ns, End: sim.Nil}},
+				{Stopper: &sim.StopStep{Took: 20 * ns, Honour: true, End: sim.Nil}},
+			},
+		},
+	},
+	{
+		// Health sampled at the instant a Tracker records (either state is
+		// right), at cancellation, and through a panicking reporter.
+		name: "HealthAtTrackerUpdate",
+		s: sim.Schedule{
+			CancelAt: 10 * ms, StopAt: 10 * ms,
+			HealthAt: []time.Duration{3 * ms, 10 * ms, 0},
+			Services: []sim.Service{
+				{Steps: []sim.Step{{Run: 3 * ms, End: sim.Error}, {Run: 2 * ms, End: sim.Nil}},
+					Health: &sim.HealthPlan{Tracker: true}},
+				{Health: &sim.HealthPlan{Pieces: []sim.HealthPiece{
+					{Until: 5 * ms, Name: "bogus", LastSuccess: ms, LastFailure: sim.Unset, Failures: 0},
+					{Until: 20 * ms, Panic: true},
+				}}},
+			},
+		},
+	},
+	{
+		// Run waits for a Runner that ignores cancellation, and for one
+		// that finished for good long before.
+		name: "RunWaitsForLateRunner",
+		s: sim.Schedule{
+			CancelAt: 4 * s1, StopAt: 5 * s1,
+			Services: []sim.Service{
+				{Steps: []sim.Step{{Run: s1, End: sim.Finished}}},
+				{Steps: []sim.Step{{Wait: true, Run: 3 * s1, End: sim.Panic}}},
+			},
+		},
+	},
+	{
+		// Jitter that cuts the whole delay: restarts at the same instant.
+		name: "JitterToZero",
+		s: sim.Schedule{
+			Backoff: &sim.Backoff{Initial: ns, Maximum: math.MaxInt64, Reset: ms},
+			Jitter:  &sim.Jitter{Fraction: 1, R: 1}, CancelAt: ns,
+			Services: []sim.Service{{Steps: fails(4, sim.Step{End: sim.Nil})}},
+		},
+	},
+}
+
+func TestRegressions(t *testing.T) {
+	for _, tc := range regressions {
+		t.Run(tc.name, func(t *testing.T) { simulate(t, tc.s) })
+	}
+}
