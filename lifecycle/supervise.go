@@ -139,7 +139,7 @@ func (sv *supervisor) resume(r result) {
 func (sv *supervisor) afterAttempt(r result) bool {
 	m := sv.m
 	ran := m.clock.Since(sv.start)
-	canceled := sv.ctx.Err() != nil
+	canceled := isDone(sv.ctx)
 	if m.events != nil {
 		m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: sv.start.Add(ran), Attempt: sv.attempt,
 			Outcome: r.outcome, Err: r.err, Panic: r.panic, Duration: ran, Canceled: canceled})
@@ -202,4 +202,17 @@ func (sv *supervisor) logFailure(r result, ran time.Duration, msg string, delay 
 		}
 		return attrs
 	})
+}
+
+// isDone reports whether ctx is done, as ctx.Err() != nil does, but without
+// a lock: once a cancelCtx is cancelled, its Err receives from Done, which
+// locks the channel, and every service that ends at one cancellation would
+// contend for that lock (BenchmarkStartCancel, docs/performance.md).
+func isDone(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+		return false
+	}
 }
