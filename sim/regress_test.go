@@ -6,6 +6,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/lifecyclesim/lifecycle/internal/fakeclock"
 	"github.com/lifecyclesim/lifecycle/sim"
 )
 
@@ -14,7 +15,9 @@ func simulate(t *testing.T, s sim.Schedule) *sim.Trace {
 	t.Helper()
 	var runs [2]*sim.Trace
 	for k := range runs {
-		synctest.Test(t, func(t *testing.T) { runs[k] = sim.Simulate(t, s) })
+		runs[k] = bubble(func(f func(tb fakeclock.TB)) {
+			synctest.Test(t, func(t *testing.T) { f(t) })
+		}, s)
 	}
 	if err := sim.Verify(s, runs[0], runs[1]); err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifecyclesim/lifecycle/internal/fakeclock"
 	"github.com/lifecyclesim/lifecycle/sim"
 	"pgregory.net/rapid"
 )
@@ -34,7 +35,9 @@ func checkSchedule(t *rapid.T, s sim.Schedule) {
 	t.Helper()
 	var runs [2]*sim.Trace
 	for k := range runs {
-		rapid.SyncTest(t, func(t *rapid.T) { runs[k] = sim.Simulate(t, s) })
+		runs[k] = bubble(func(f func(tb fakeclock.TB)) {
+			rapid.SyncTest(t, func(t *rapid.T) { f(t) })
+		}, s)
 	}
 	if err := sim.Verify(s, runs[0], runs[1]); err != nil {
 		t.Fatal(err)
@@ -47,6 +50,23 @@ func checkSchedule(t *rapid.T, s sim.Schedule) {
 	for _, f := range sim.Reached(s, &exp) {
 		stats.features[f].Add(1)
 	}
+}
+
+// bubble simulates s in the synctest bubble that run makes, and returns
+// the trace. If the bubble fails as it ends, with goroutines of a faulty
+// Manager still blocked, after the trace was made, the failure goes into
+// the trace, so that it is reported with the diff and the timeline.
+func bubble(run func(func(tb fakeclock.TB)), s sim.Schedule) (tr *sim.Trace) {
+	defer func() {
+		if r := recover(); r != nil {
+			if tr == nil {
+				panic(r)
+			}
+			tr.Stuck = strings.TrimPrefix(tr.Stuck+"; goroutines left blocked: "+fmt.Sprint(r), "; ")
+		}
+	}()
+	run(func(tb fakeclock.TB) { tr = sim.Simulate(tb, s) })
+	return tr
 }
 
 // span is the virtual time a trace covers.

@@ -152,14 +152,14 @@ func Timeline(s Schedule, want, got *Trace) string {
 }
 
 // axis returns the column of each instant: linear in time when that keeps
-// the given instants in distinct columns, else one column group per
+// the given instants in distinct columns of at least 1ns, else one column group per
 // instant, in order (then width may exceed timelineWidth).
 func axis(instants []time.Duration) (col func(time.Duration) int, width int, linear bool) {
 	horizon := max(instants[len(instants)-1], 1)
 	lin := func(t time.Duration) int {
 		return int(float64(max(t, 0)) / float64(horizon) * float64(timelineWidth-1))
 	}
-	linear = true
+	linear = horizon >= timelineWidth-1 // a column is at least 1ns
 	for k := 1; k < len(instants); k++ {
 		if lin(instants[k]) == lin(instants[k-1]) {
 			linear = false
