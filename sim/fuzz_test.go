@@ -22,7 +22,8 @@ func FuzzSchedule(f *testing.F) {
 // schedule; it also reports schedules/s.
 //
 // synctest.Test needs a *testing.T, which a benchmark lacks, so the loop
-// runs inside a test started with testing.RunTests (matching any -run).
+// runs inside a test started with testing.RunTests (matching any -run,
+// and run once whatever -count says).
 func BenchmarkSchedule(b *testing.B) {
 	schedules := make([]sim.Schedule, 1000)
 	for i := range schedules {
@@ -31,7 +32,12 @@ func BenchmarkSchedule(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	matchAll := func(string, string) (bool, error) { return true, nil }
+	ran := false // RunTests runs it -test.count times (and per -test.cpu): once is the op count
 	ok := testing.RunTests(matchAll, []testing.InternalTest{{Name: "BenchmarkSchedule", F: func(t *testing.T) {
+		if ran {
+			return
+		}
+		ran = true
 		for i := range b.N {
 			simulate(t, schedules[i%len(schedules)])
 		}
