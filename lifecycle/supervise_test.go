@@ -477,6 +477,24 @@ func TestSetBackoff_WhileRunningTakesEffectAtNextRestart(t *testing.T) {
 			}
 		})
 	})
+	t.Run("raising initial lifts the next delay", func(t *testing.T) {
+		// docs/semantics.md: each delay is clamped into [initial, maximum]
+		// of the setting in force when the restart is decided.
+		synctest.Test(t, func(t *testing.T) {
+			vc := defaultClock(t)
+			m := vc.manager()
+			svc := &scripted{vc: vc, plan: []attempt{{0, endError}}}
+			m.Register("svc", svc)
+			timer := time.AfterFunc(5*time.Second, func() { m.SetBackoff(10*time.Second, 20*time.Second, time.Hour) })
+			defer timer.Stop()
+			vc.runUntil(m, 40*time.Second)
+			// The wait from 3s to 7s stands; then 8s is lifted to 10s, and
+			// doubling reaches the new maximum of 20s.
+			if got, want := svc.startedAt(), atSecs(0, 1, 3, 7, 17, 37); !slices.Equal(got, want) {
+				t.Errorf("starts = %v; want %v", got, want)
+			}
+		})
+	})
 	t.Run("from the Runner", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			vc := defaultClock(t)
