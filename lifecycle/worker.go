@@ -179,4 +179,3 @@ func (w *Worker) tick(ctx context.Context) error {
 	}
 	return ctx.Err()
 }
-
