@@ -139,8 +139,8 @@ func checkRunReturn(s Schedule, exp *Expectation, got *Trace) error {
 	return v.err()
 }
 
-// stopCalls returns the Stop calls as the services saw them, in report
-// order when the report lists each once, else by time.
+// stopCalls returns every Stop call as the services saw it, and whose it
+// was, by service.
 func stopCalls(got *Trace) (calls []StopCall, who []int) {
 	for i, st := range got.Services {
 		for _, c := range st.Stops {

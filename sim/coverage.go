@@ -75,6 +75,7 @@ func Reached(s Schedule, exp *Expectation) []string {
 		}
 		// Supervision, walking the backoff like the spec does.
 		delay := bo.Initial
+		saturated := false // the delay was doubled past MaxInt64/2
 		for k, a := range st.Attempts {
 			step := sv.step(k)
 			ran := a.End - a.Start
@@ -101,13 +102,14 @@ func Reached(s Schedule, exp *Expectation) []string {
 				add(delay != bo.Initial, "reset triggered")
 				delay = bo.Initial
 			}
+			add(saturated, "doubling saturated") // and the saturated delay is used
 			wait := jittered(delay, s.Jitter)
 			add(s.Jitter != nil && wait == 0, "jittered delay 0")
 			add(wait == 0 && k+1 < len(st.Attempts), "restart at the same instant")
 			add(addSat(a.End, wait) == s.CancelAt, "cancel at a backoff's end")
 			if k+1 < len(st.Attempts) {
 				add(delay > bo.Maximum/2 && delay < bo.Maximum, "backoff cap reached") // doubling it passes maximum
-				add(delay > math.MaxInt64/2, "doubling saturated")
+				saturated = delay > math.MaxInt64/2
 				delay = min(delay, math.MaxInt64/2) * 2
 				delay = min(delay, bo.Maximum)
 			}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"pgregory.net/rapid"
@@ -21,14 +22,11 @@ func Schedules() *rapid.Generator[Schedule] { return rapid.Custom(DrawSchedule) 
 func DrawSchedule(t *rapid.T) Schedule {
 	var s Schedule
 	unit := rapid.SampledFrom([]time.Duration{time.Millisecond, time.Nanosecond, time.Microsecond, time.Second}).Draw(t, "unit")
-	units := func(label string, max int) time.Duration {
-		return time.Duration(rapid.IntRange(0, max).Draw(t, label)) * unit
-	}
 
 	// Backoff and jitter.
 	if rapid.IntRange(0, 9).Draw(t, "default_backoff") != 0 {
-		initial := max(units("initial", 5), time.Nanosecond)
-		if rapid.IntRange(0, 9).Draw(t, "huge_initial") == 0 {
+		initial := max(units(t, unit, "initial", 5), time.Nanosecond)
+		if rapid.IntRange(0, 4).Draw(t, "huge_initial") == 0 {
 			// A few doublings pass MaxInt64/2: doubling must saturate.
 			initial = rapid.SampledFrom([]time.Duration{1 << 62, 1 << 61}).Draw(t, "huge_initial_value")
 		}
@@ -49,7 +47,11 @@ func DrawSchedule(t *rapid.T) Schedule {
 		if maximum < initial { // overflowed
 			maximum = math.MaxInt64
 		}
-		reset := max(units("reset", 30), time.Nanosecond)
+		if initial >= 1<<61 {
+			// Room above the doubled delay, or none.
+			maximum = rapid.SampledFrom([]time.Duration{math.MaxInt64, 1<<62 + 1<<61, initial}).Draw(t, "maximum_for_huge_initial")
+		}
+		reset := max(units(t, unit, "reset", 30), time.Nanosecond)
 		s.Backoff = &Backoff{Initial: initial, Maximum: maximum, Reset: reset}
 	}
 	bo := s.settings()
@@ -60,38 +62,57 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 	}
 
-	// The services' scripts and health.
-	outcome := func(label string) Outcome {
+	// The services' scripts and health. Services and steps are slices of
+	// rapid.Custom elements, which rapid can delete one by one as it
+	// shrinks.
+	outcome := func(t *rapid.T, label string) Outcome {
 		return []Outcome{Error, Error, Error, Error, Nil, Nil, Panic, Panic, Goexit, Finished}[rapid.IntRange(0, 9).Draw(t, label)]
 	}
-	n := rapid.IntRange(1, 8).Draw(t, "services")
-	s.Services = make([]Service, n)
-	for i := range s.Services {
-		sv := &s.Services[i]
-		for range rapid.IntRange(0, 6).Draw(t, "steps") {
-			var st Step
-			if rapid.IntRange(0, 9).Draw(t, "wait") == 0 {
-				st = Step{Wait: true, Honour: rapid.Bool().Draw(t, "honour"), Run: units("late", 20)}
-			} else {
-				switch rapid.IntRange(0, 5).Draw(t, "run_kind") {
-				case 0:
-					st.Run = 0
-				case 1:
-					st.Run = bo.Reset
-				case 2:
-					st.Run = bo.Reset - 1
-				case 3:
-					st.Run = bo.Reset + 1
-				default:
-					st.Run = units("run", 20)
-				}
-				st.Honour = rapid.Bool().Draw(t, "honour")
+	step := rapid.Custom(func(t *rapid.T) Step {
+		var st Step
+		if rapid.IntRange(0, 9).Draw(t, "wait") == 0 {
+			st = Step{Wait: true, Honour: rapid.Bool().Draw(t, "honour"), Run: units(t, unit, "late", 20)}
+		} else {
+			switch rapid.IntRange(0, 5).Draw(t, "run_kind") {
+			case 0:
+				st.Run = 0
+			case 1:
+				st.Run = bo.Reset
+			case 2:
+				st.Run = bo.Reset - 1
+			case 3:
+				st.Run = bo.Reset + 1
+			default:
+				st.Run = units(t, unit, "run", 20)
 			}
-			st.End = outcome("end")
-			sv.Steps = append(sv.Steps, st)
-			if st.Wait {
-				break // it ends once ctx is done: no step after it can run
+			st.Honour = rapid.Bool().Draw(t, "honour")
+		}
+		st.End = outcome(t, "end")
+		return st
+	})
+	piece := rapid.Custom(func(t *rapid.T) HealthPiece {
+		p := HealthPiece{Until: units(t, unit, "health_for", 30), Panic: rapid.IntRange(0, 3).Draw(t, "health_panic") == 0,
+			LastSuccess: Unset, LastFailure: Unset}
+		if !p.Panic {
+			p.Name = rapid.SampledFrom([]string{"", "bogus", "svc0", "svc1"}).Draw(t, "health_name")
+			if rapid.Bool().Draw(t, "health_success") {
+				p.LastSuccess = units(t, unit, "health_success_at", 30)
 			}
+			if rapid.Bool().Draw(t, "health_failure") {
+				p.LastFailure = units(t, unit, "health_failure_at", 30)
+				p.LastError = rapid.SampledFrom([]string{"boom", ""}).Draw(t, "health_error")
+				p.Failures = rapid.IntRange(0, 5).Draw(t, "health_failures")
+			}
+		}
+		return p
+	})
+	service := rapid.Custom(func(t *rapid.T) Service {
+		var sv Service
+		sv.Steps = rapid.SliceOfN(step, 0, 6).Draw(t, "steps")
+		// A step that waits for cancellation ends the service: none after
+		// it could run.
+		if k := slices.IndexFunc(sv.Steps, func(st Step) bool { return st.Wait }); k >= 0 {
+			sv.Steps = sv.Steps[:k+1]
 		}
 		if rapid.Bool().Draw(t, "stopper") {
 			sv.Stopper = &StopStep{} // drawn below, once the share is known
@@ -100,27 +121,14 @@ func DrawSchedule(t *rapid.T) Schedule {
 		case 2:
 			sv.Health = &HealthPlan{Tracker: true}
 		case 3:
-			sv.Health = &HealthPlan{}
-			until := time.Duration(0)
-			for range rapid.IntRange(1, 3).Draw(t, "health_pieces") {
-				until += units("health_until", 30)
-				p := HealthPiece{Until: until, Panic: rapid.IntRange(0, 3).Draw(t, "health_panic") == 0,
-					LastSuccess: Unset, LastFailure: Unset}
-				if !p.Panic {
-					p.Name = rapid.SampledFrom([]string{"", "bogus", Name(i), Name(i + 1)}).Draw(t, "health_name")
-					if rapid.Bool().Draw(t, "health_success") {
-						p.LastSuccess = units("health_success_at", 30)
-					}
-					if rapid.Bool().Draw(t, "health_failure") {
-						p.LastFailure = units("health_failure_at", 30)
-						p.LastError = rapid.SampledFrom([]string{"boom", ""}).Draw(t, "health_error")
-						p.Failures = rapid.IntRange(0, 5).Draw(t, "health_failures")
-					}
-				}
-				sv.Health.Pieces = append(sv.Health.Pieces, p)
+			sv.Health = &HealthPlan{Pieces: rapid.SliceOfN(piece, 1, 3).Draw(t, "health_pieces")}
+			for k := 1; k < len(sv.Health.Pieces); k++ { // Until: durations to instants
+				sv.Health.Pieces[k].Until += sv.Health.Pieces[k-1].Until
 			}
 		}
-	}
+		return sv
+	})
+	s.Services = rapid.SliceOfN(service, 1, 8).Draw(t, "services")
 
 	// The stop timeout, then each Stopper against its share.
 	stoppers := time.Duration(s.Stoppers())
@@ -128,30 +136,26 @@ func DrawSchedule(t *rapid.T) Schedule {
 	case 0:
 		s.StopTimeout = 0
 	case 1:
-		s.StopTimeout = -units("negative_timeout", 20) - time.Nanosecond
+		s.StopTimeout = -units(t, unit, "negative_timeout", 20) - time.Nanosecond
 	case 2: // below n nanoseconds
 		s.StopTimeout = time.Duration(rapid.IntRange(1, max(1, int(stoppers)-1)).Draw(t, "timeout_below_n"))
 	case 3: // divisible by n
-		s.StopTimeout = max(stoppers, 1) * units("timeout_share", 20)
+		s.StopTimeout = max(stoppers, 1) * units(t, unit, "timeout_share", 20)
 	case 4: // not divisible by n (when n > 1)
-		s.StopTimeout = max(stoppers, 1)*units("timeout_share", 20) +
+		s.StopTimeout = max(stoppers, 1)*units(t, unit, "timeout_share", 20) +
 			time.Duration(rapid.IntRange(1, max(1, int(stoppers)-1)).Draw(t, "timeout_remainder"))
 	default:
-		s.StopTimeout = units("timeout", 60)
+		s.StopTimeout = units(t, unit, "timeout", 60)
 	}
 	var share time.Duration
 	if stoppers > 0 {
 		share = s.StopTimeout / stoppers
 	}
-	for i := range s.Services {
-		sp := s.Services[i].Stopper
-		if sp == nil {
-			continue
-		}
+	stop := rapid.Custom(func(t *rapid.T) StopStep {
 		if rapid.IntRange(0, 9).Draw(t, "stop_block") == 0 {
-			sp.Block = true
-			continue
+			return StopStep{Block: true}
 		}
+		var sp StopStep
 		switch rapid.IntRange(0, 5).Draw(t, "stop_took_kind") {
 		case 0:
 			sp.Took = 0
@@ -162,11 +166,17 @@ func DrawSchedule(t *rapid.T) Schedule {
 		case 3:
 			sp.Took = share + 1
 		default:
-			sp.Took = units("stop_took", 20)
+			sp.Took = units(t, unit, "stop_took", 20)
 		}
 		sp.Took = max(sp.Took, 0)
 		sp.Honour = rapid.Bool().Draw(t, "stop_honour")
 		sp.End = []Outcome{Nil, Error, Panic, Goexit}[rapid.IntRange(0, 3).Draw(t, "stop_end")]
+		return sp
+	})
+	for _, sv := range s.Services {
+		if sv.Stopper != nil {
+			*sv.Stopper = stop.Draw(t, "stop")
+		}
 	}
 
 	// When things happen: instants a dry run of the model (never
@@ -181,6 +191,12 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 		return at[rapid.IntRange(0, len(at)-1).Draw(t, label)], true
 	}
+	last := time.Duration(0) // the last instant of the dry run
+	for _, at := range instants {
+		if len(at) > 0 {
+			last = max(last, at[len(at)-1])
+		}
+	}
 	switch k := rapid.IntRange(0, 9).Draw(t, "cancel_kind"); {
 	case k == 0:
 		s.CancelAt = 0 // before Run
@@ -190,8 +206,10 @@ func DrawSchedule(t *rapid.T) Schedule {
 			break
 		}
 		fallthrough
+	case k <= 7: // once every script has played out
+		s.CancelAt = last + 1 + units(t, unit, "cancel_after_last", 20)
 	default:
-		s.CancelAt = max(units("cancel_at", 60), 1)
+		s.CancelAt = max(units(t, unit, "cancel_at", 60), 1)
 	}
 	switch rapid.IntRange(0, 5).Draw(t, "stop_kind") {
 	case 0:
@@ -201,14 +219,14 @@ func DrawSchedule(t *rapid.T) Schedule {
 	case 2:
 		s.StopAt = max(s.CancelAt-1, 0)
 	case 3:
-		s.StopAt = s.CancelAt + units("stop_after_cancel", 20)
+		s.StopAt = s.CancelAt + units(t, unit, "stop_after_cancel", 20)
 	case 4:
 		s.StopAt = time.Duration(rapid.Int64Range(0, int64(s.CancelAt)).Draw(t, "stop_before_cancel"))
 	default:
 		s.StopAt, _ = pick("stop_instant")
 	}
 	if rapid.IntRange(0, 4).Draw(t, "stop_twice") == 0 {
-		s.Stop2, s.Stop2At = true, s.StopAt+units("stop2_after", 20)
+		s.Stop2, s.Stop2At = true, s.StopAt+units(t, unit, "stop2_after", 20)
 	}
 	for range rapid.IntRange(0, 3).Draw(t, "health_samples") {
 		var at time.Duration
@@ -220,11 +238,16 @@ func DrawSchedule(t *rapid.T) Schedule {
 		case 2:
 			at = s.CancelAt
 		default:
-			at = units("health_at", 60)
+			at = units(t, unit, "health_at", 60)
 		}
 		s.HealthAt = append(s.HealthAt, at)
 	}
 	return s
+}
+
+// units draws a duration of 0 to max units.
+func units(t *rapid.T, unit time.Duration, label string, max int) time.Duration {
+	return time.Duration(rapid.IntRange(0, max).Draw(t, label)) * unit
 }
 
 // horizon bounds the instants drawn: far enough for a huge initial delay

@@ -22,7 +22,7 @@ const forever = time.Duration(math.MaxInt64)
 // schedule, written from the spec's text, sharing no code with package
 // lifecycle.
 func Model(s Schedule) Expectation {
-	exp := Expectation{Trace: Trace{Stuck: ""}}
+	var exp Expectation
 	tr := &exp.Trace
 	for i := range s.Services {
 		tr.Names = append(tr.Names, Name(i))
