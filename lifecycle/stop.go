@@ -24,7 +24,7 @@ type StopResult struct {
 	Service  string        // the registration name
 	Called   time.Time     // when Stop was called
 	Deadline time.Time     // the deadline of the context Stop was given
-	Elapsed  time.Duration // how long Stop took, or its budget if abandoned
+	Elapsed  time.Duration // how long the Manager waited: until Stop returned, or until its deadline (0 if already passed)
 
 	// Abandoned is set when Stop had not returned while its context was
 	// live: the Manager moved on at the deadline and left the call running.
@@ -147,7 +147,7 @@ func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
 	// as abandoned, the same either way.
 	if end.late {
 		res.Abandoned = true
-		res.Elapsed = budget
+		res.Elapsed = max(budget, 0)
 		res.Err = fmt.Errorf("lifecycle: Stop of service %q abandoned at its deadline (budget %v): %w",
 			s.name, budget, context.DeadlineExceeded)
 		m.logAttrs(slog.LevelError, "lifecycle: Stop abandoned at its deadline", func() []slog.Attr {

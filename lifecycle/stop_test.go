@@ -620,3 +620,25 @@ func TestStop_BeforeDuringAndAfterRun(t *testing.T) {
 		})
 	}
 }
+
+func TestShutdown_ExpiredBudgetElapsedIsZero(t *testing.T) {
+	// With timeout <= 0 every Stopper is abandoned at once: the Manager
+	// waited for none of them, so Elapsed is 0, never a negative share.
+	for _, timeout := range []time.Duration{0, -time.Minute} {
+		t.Run(fmt.Sprint(timeout), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := lifecycle.NewManager(quiet)
+				for _, name := range []string{"a", "b", "c"} {
+					m.Register(name, stopFunc(func(context.Context) error { return nil }))
+				}
+				rep := m.Shutdown(timeout)
+				synctest.Wait()
+				for _, r := range rep.Stoppers {
+					if !r.Abandoned || r.Elapsed != 0 {
+						t.Errorf("%s: Abandoned %v, Elapsed %v; want abandoned after 0s", r.Service, r.Abandoned, r.Elapsed)
+					}
+				}
+			})
+		})
+	}
+}

@@ -248,7 +248,7 @@ func shutdown(s Schedule, services []ServiceTrace) (StopTrace, [][]Event) {
 		} else {
 			// The next Stopper is called at the deadline, or at once if it
 			// has passed already.
-			res.Abandoned, res.Elapsed, res.Err = true, share, "deadline"
+			res.Abandoned, res.Elapsed, res.Err = true, max(share, 0), "deadline"
 			now = max(now+share, now)
 			events[i] = append(events[i], Event{At: now, Kind: "StopAbandoned", Duration: share})
 			*logs = append(*logs, Log{At: now, Level: "ERROR"})
