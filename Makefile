@@ -48,4 +48,4 @@ mutants:
 
 ## gremlins: mutation testing of the library with a fixed seed.
 gremlins:
-	$(GO) run $(GREMLINS) unleash --integration ./lifecycle
+	RAPID_SEED=1 RAPID_NOFAILFILE=1 $(GO) run $(GREMLINS) unleash --workers 2 --timeout-coefficient 30 ./lifecycle
