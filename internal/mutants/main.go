@@ -59,7 +59,7 @@ func main() {
 	}
 	fmt.Println("ok")
 
-	fmt.Printf("\n%-28s %-8s %8s %10s %8s  %s\n", "mutant", "result", "checks", "shrunk", "time", "bug")
+	fmt.Printf("\n%-28s %-8s %6s %6s  %s\n", "mutant", "result", "checks", "time", "shrunk schedule / the bug")
 	survived, broken := 0, 0
 	for _, m := range mutants {
 		if !filter.MatchString(m.Name) {
@@ -73,7 +73,7 @@ func main() {
 		case !res.caught:
 			verdict, survived = "SURVIVED", survived+1
 		}
-		fmt.Printf("%-28s %-8s %8s %10s %7.1fs  %s\n", m.Name, verdict, res.checks, res.shrunk, res.elapsed.Seconds(), m.Why)
+		fmt.Printf("%-28s %-8s %6s %5.1fs  %s\n%47s%s\n", m.Name, verdict, res.checks, res.elapsed.Seconds(), res.shrunk, "", m.Why)
 		if res.err != nil {
 			fmt.Printf("    %v\n", res.err)
 		}
