@@ -25,7 +25,7 @@ sim:
 
 ## fuzz: coverage-guided fuzzing of schedules for FUZZTIME.
 fuzz:
-	$(GO) test ./sim -run '^$$' -fuzz '^FuzzSchedule$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./sim -run '^$$' -fuzz '^FuzzSchedule$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 
 ## bench: every benchmark, BENCHCOUNT times each (compare with benchstat).
 bench:
