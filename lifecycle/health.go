@@ -42,7 +42,8 @@ func (m *Manager) health(s *service) (h WorkerHealth) {
 		if v := recover(); v != nil {
 			h = WorkerHealth{Name: s.name, LastError: fmt.Sprintf("lifecycle: Health of service %q panicked: %v", s.name, v)}
 			m.logAttrs(slog.LevelError, "lifecycle: Health panicked", func() []slog.Attr {
-				return []slog.Attr{slog.String("service", s.name), slog.Any("panic", v)}
+				// fmt recovers a panicking Error or String method; a handler may not.
+				return []slog.Attr{slog.String("service", s.name), slog.String("panic", fmt.Sprint(v))}
 			})
 		}
 	}()
@@ -88,7 +89,7 @@ func (t *Tracker) Success() {
 func (t *Tracker) Failure(err error) {
 	msg := "unknown error"
 	if err != nil {
-		msg = err.Error()
+		msg = errorText(err)
 	}
 	now := t.now()
 	t.mu.Lock()

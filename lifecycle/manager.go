@@ -164,6 +164,17 @@ func (m *Manager) logAttrs(level slog.Level, msg string, attrs func() []slog.Att
 	l.LogAttrs(ctx, level, msg, attrs()...)
 }
 
+// errorText is err.Error(), safe against an Error method that panics (as a
+// typed nil pointer's may): a log line must not take the Manager down.
+func errorText(err error) (text string) {
+	defer func() {
+		if v := recover(); v != nil {
+			text = fmt.Sprintf("%T (its Error method panicked: %v)", err, v)
+		}
+	}()
+	return err.Error()
+}
+
 // emit sends e to the events function, if any.
 func (m *Manager) emit(e Event) {
 	if m.events != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
@@ -105,7 +106,15 @@ func (m *Manager) Shutdown(timeout time.Duration) StopReport {
 		rep.Stoppers = make([]StopResult, 0, n)
 	}
 	for i := len(stoppers) - 1; i >= 0; i-- {
-		rep.Stoppers = append(rep.Stoppers, m.stopOne(stoppers[i], rep.Budget))
+		// On virtual time a call is never later than Start + k*share, so the
+		// cap never binds; on a real clock it keeps the time the Manager
+		// itself spends (logging, event callbacks) from stretching the last
+		// deadlines past Start + timeout.
+		budget := rep.Budget
+		if timeout > 0 {
+			budget = min(budget, timeout-m.clock.Since(rep.Start))
+		}
+		rep.Stoppers = append(rep.Stoppers, m.stopOne(stoppers[i], budget))
 	}
 	rep.End = m.clock.Now()
 	st.report = rep
@@ -132,14 +141,22 @@ func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
 	}
 
 	ended := make(chan stopEnd, 1)
-	go m.callStop(ctx, s, ended)
+	v := new(verdict)
+	go m.callStop(ctx, s, ended, v)
 
 	res := StopResult{Service: s.name, Called: called, Deadline: deadline}
 	var end stopEnd
 	select {
 	case end = <-ended:
 	case <-ctx.Done():
-		end.late = true
+		// The deadline passed; the call may have ended in time an instant
+		// before. One verdict, taken by whichever goroutine gets there first,
+		// decides, so an error is never both unreported and unlogged.
+		if v.CompareAndSwap(undecided, abandoned) {
+			end.late = true
+		} else {
+			end = <-ended // sent right after the call claimed "in time"
+		}
 	}
 
 	// A call that ended after its context expired overran: whether it
@@ -171,10 +188,20 @@ func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
 	return res
 }
 
+// A verdict on one Stop call: undecided until the call ends in time or
+// the Manager gives up on it at the deadline, whichever happens first.
+type verdict = atomic.Int32
+
+const (
+	undecided int32 = iota
+	inTime
+	abandoned
+)
+
 // callStop runs on its own goroutine, so that a Stopper that blocks,
 // panics or calls runtime.Goexit cannot hold up or take down the Manager.
 // ended has room for the one value sent, so an abandoned call still ends.
-func (m *Manager) callStop(ctx context.Context, s *service, ended chan<- stopEnd) {
+func (m *Manager) callStop(ctx context.Context, s *service, ended chan<- stopEnd, v *verdict) {
 	var end stopEnd
 	returned := false
 	defer func() {
@@ -186,7 +213,7 @@ func (m *Manager) callStop(ctx context.Context, s *service, ended chan<- stopEnd
 				end = stopEnd{outcome: OutcomeGoexit, err: ErrGoexit}
 			}
 		}
-		end.late = ctx.Err() != nil
+		end.late = ctx.Err() != nil || !v.CompareAndSwap(undecided, inTime)
 		ended <- end
 		// The Manager has moved on from a late call: log how it ended.
 		if end.late && end.err != nil {
@@ -205,7 +232,7 @@ func (m *Manager) logStopFailure(name string, end stopEnd, msg string) {
 		attrs := []slog.Attr{
 			slog.String("service", name),
 			slog.String("outcome", end.outcome.String()),
-			slog.String("error", end.err.Error()),
+			slog.String("error", errorText(end.err)),
 		}
 		if pe, ok := end.err.(*PanicError); ok {
 			attrs = append(attrs, slog.String("stack", string(pe.Stack)))

@@ -33,16 +33,22 @@ func (m *Manager) Run(ctx context.Context) {
 	services := m.services
 	m.mu.Unlock()
 
-	// Start one supervise loop per service, in registration order.
+	// Start one supervise loop per service, in registration order. A loop
+	// started later can be scheduled sooner, so each first waits for the
+	// one before it to reach its first call of Run: the Runners are first
+	// called in registration order whatever the scheduler does.
 	var wg sync.WaitGroup
 	initial := m.backoff.Load().initial
+	var prev *sync.Mutex
 	for _, s := range services {
 		if ctx.Err() != nil {
 			break
 		}
 		wg.Add(1)
-		sv := &supervisor{m: m, s: s, ctx: ctx, wg: &wg, delay: initial}
-		go sv.loop()
+		sv := &supervisor{m: m, s: s, ctx: ctx, wg: &wg, delay: initial, after: prev}
+		sv.turn.Lock() // until this loop reaches its first call
+		prev = &sv.turn
+		go sv.first()
 	}
 
 	// Wait for every Runner to return, and for ctx: services that finished
@@ -56,6 +62,8 @@ func (m *Manager) Run(ctx context.Context) {
 type supervisor struct {
 	m       *Manager
 	s       *service
+	turn    sync.Mutex  // held until the loop reaches its first call of Run
+	after   *sync.Mutex // the previous service's turn, nil for the first
 	ctx     context.Context
 	wg      *sync.WaitGroup // Done once, when the loop ends
 	attempt int             // attempts started so far
@@ -86,6 +94,16 @@ func (sv *supervisor) loop() {
 	sv.wg.Done()
 }
 
+// first waits for the previous service to reach its first call of Run,
+// passes the turn on, and runs the loop.
+func (sv *supervisor) first() {
+	if sv.after != nil {
+		sv.after.Lock()
+	}
+	sv.turn.Unlock()
+	sv.loop()
+}
+
 // runOnce calls Run once, turning a panic into a result. If Run calls
 // runtime.Goexit, this goroutine cannot be saved: the deferred function
 // carries the loop on in a new goroutine, and runOnce does not return.
@@ -113,7 +131,14 @@ func (sv *supervisor) runOnce() (r result) {
 		go sv.resume(r)
 	}()
 	err := sv.s.runner.Run(sv.ctx)
+	// Classify before counting the call as returned: an error whose methods
+	// panic (a typed nil pointer, say) is then contained like a panic in Run.
+	r = classify(err)
 	returned = true
+	return r
+}
+
+func classify(err error) result {
 	switch {
 	case err == nil:
 		return result{outcome: OutcomeNil}
@@ -191,13 +216,12 @@ func (sv *supervisor) logFailure(r result, ran time.Duration, msg string, delay 
 			slog.Duration("ran", ran),
 		}
 		if r.err != nil {
-			attrs = append(attrs, slog.String("error", r.err.Error()))
+			attrs = append(attrs, slog.String("error", errorText(r.err)))
 		}
 		if delay > 0 {
 			attrs = append(attrs, slog.Duration("restart_in", delay))
 		}
-		var pe *PanicError
-		if errors.As(r.err, &pe) {
+		if pe, ok := r.err.(*PanicError); ok {
 			attrs = append(attrs, slog.String("stack", string(pe.Stack)))
 		}
 		return attrs
