@@ -7,6 +7,10 @@ type mutant struct {
 	Name  string
 	Why   string // the bug, as a reviewer would describe it
 	Edits []edit
+	// Suite, if set, is the package whose tests must catch the bug instead
+	// of the sim: for a bug that only shows under an interleaving virtual
+	// time cannot force. Its Why says why.
+	Suite string
 }
 
 type edit struct {
@@ -20,8 +24,8 @@ var mutants = []mutant{
 		Name: "stop-forward-order",
 		Why:  "Stoppers called in registration order instead of reverse",
 		Edits: []edit{{"lifecycle/stop.go",
-			"for i := len(stoppers) - 1; i >= 0; i-- {\n\t\trep.Stoppers = append(rep.Stoppers, m.stopOne(stoppers[i], rep.Budget))",
-			"for i := range stoppers {\n\t\trep.Stoppers = append(rep.Stoppers, m.stopOne(stoppers[i], rep.Budget))"}},
+			"for i := len(stoppers) - 1; i >= 0; i-- {",
+			"for i := range stoppers {"}},
 	},
 	{
 		Name: "share-over-all-services",
@@ -55,8 +59,8 @@ var mutants = []mutant{
 		Name: "double-before-first-wait",
 		Why:  "the delay is doubled before the first restart",
 		Edits: []edit{{"lifecycle/supervise.go",
-			"delay: initial}",
-			"delay: 2 * initial}"}},
+			"delay: initial, after: prev}",
+			"delay: 2 * initial, after: prev}"}},
 	},
 	{
 		Name: "cap-off-by-one",
@@ -90,9 +94,10 @@ var mutants = []mutant{
 	{
 		Name: "finished-unwrapped-only",
 		Why:  "ErrFinished matched with == so a wrapped one restarts the service",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"case errors.Is(err, ErrFinished):",
-			"case err == ErrFinished:"}},
+		Edits: []edit{
+			{"lifecycle/supervise.go", "case errors.Is(err, ErrFinished):", "case err == ErrFinished:"},
+			{"lifecycle/supervise.go", "func classify(err error) result {", "func classify(err error) result {\n\t_ = errors.Is"},
+		},
 	},
 	{
 		Name: "goexit-ends-loop",
@@ -112,8 +117,8 @@ var mutants = []mutant{
 		Name: "stop-waits-for-ignorer",
 		Why:  "a Stopper that ignores its context is waited for past its deadline",
 		Edits: []edit{{"lifecycle/stop.go",
-			"case <-ctx.Done():\n\t\tend.late = true",
-			"case <-ctx.Done():\n\t\tend = <-ended"}},
+			"if v.CompareAndSwap(undecided, abandoned) {",
+			"if false && v.CompareAndSwap(undecided, abandoned) {"}},
 	},
 	{
 		Name: "stop-panic-not-contained",
@@ -124,10 +129,31 @@ var mutants = []mutant{
 	},
 	{
 		Name: "deadline-instant-in-time",
-		Why:  "a Stopper returning at the instant of its deadline counts as in time",
+		Why: "a Stopper returning once its deadline passed counts as in time if it beats the Manager " +
+			"to the verdict; on the fake clock the Manager sees the deadline in the same step, so only " +
+			"a unit test with a context that has expired unseen can force the interleaving",
+		Suite: "./lifecycle",
 		Edits: []edit{{"lifecycle/stop.go",
 			"end.late = ctx.Err() != nil",
 			"end.late = false"}},
+	},
+	{
+		Name: "stop-verdict-ignores-return",
+		Why: "at the deadline the Manager reports abandoned even when the call already ended in time, " +
+			"so its error is neither reported nor logged; needs the real-clock race, forced by a unit test",
+		Edits: []edit{{"lifecycle/stop.go",
+			"if v.CompareAndSwap(undecided, abandoned) {",
+			"if v.CompareAndSwap(undecided, abandoned) || true {"}},
+		Suite: "./lifecycle",
+	},
+	{
+		Name: "error-text-unguarded",
+		Why: "a failure is logged with err.Error(), which panics for a typed nil error and kills the process; " +
+			"the sim's services return no such errors, a unit test does",
+		Edits: []edit{{"lifecycle/supervise.go",
+			`slog.String("error", errorText(r.err))`,
+			`slog.String("error", r.err.Error())`}},
+		Suite: "./lifecycle",
 	},
 	{
 		Name: "stop-zero-calls-nothing",
