@@ -29,7 +29,7 @@ func newBackoff(initial, maximum, reset time.Duration) *backoff {
 }
 
 // double returns 2*d, saturating at the largest Duration instead of
-// overflowing. The result is capped at maximum when it is next used.
+// overflowing.
 func double(d time.Duration) time.Duration {
 	if d > math.MaxInt64/2 {
 		return math.MaxInt64

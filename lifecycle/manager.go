@@ -130,7 +130,9 @@ func (m *Manager) Names() []string {
 // its first restart, and each further wait doubles, up to maximum; an attempt
 // that ran for at least reset before failing starts the doubling again from
 // initial. It may be called before [Manager.Run] or while it runs: new values
-// take effect from each service's next restart.
+// take effect from each service's next failure, as in the recipe of
+// SPEC §2: a reset uses the new initial, and the doubling after the wait
+// the new maximum; the delay already computed is waited out first.
 //
 // SetBackoff panics unless 0 < initial <= maximum and reset > 0.
 func (m *Manager) SetBackoff(initial, maximum, reset time.Duration) {

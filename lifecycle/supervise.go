@@ -185,25 +185,24 @@ func (sv *supervisor) afterAttempt(r result) bool {
 		return false
 	}
 
-	// A run of at least reset starts the doubling again. Capping here, the
-	// one place maximum applies, also keeps the delay within a SetBackoff
-	// made while the service was running.
+	// A run of at least reset starts the doubling again. The setting is
+	// read once per restart, so a SetBackoff made meanwhile applies from
+	// here on: to the reset, and to the doubling after the wait.
 	b := m.backoff.Load()
 	if ran >= b.reset {
 		sv.delay = b.initial
 	}
-	sv.delay = min(max(sv.delay, b.initial), b.maximum)
 	delay := m.jitter.apply(sv.delay)
 	sv.logFailure(r, ran, "lifecycle: service failed; restarting", delay)
 	if m.events != nil {
 		m.emit(Event{Kind: BackingOff, Service: sv.s.name, Time: m.clock.Now(), Attempt: sv.attempt, Duration: delay})
 	}
 
-	// Wait, then double the delay for next time.
+	// Wait, then double the delay for next time, up to maximum.
 	if !sleep(sv.ctx, m.clock, delay) {
 		return false
 	}
-	sv.delay = double(sv.delay)
+	sv.delay = min(double(sv.delay), b.maximum)
 	return true
 }
 

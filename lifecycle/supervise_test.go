@@ -467,19 +467,20 @@ func TestSetBackoff_WhileRunningTakesEffectAtNextRestart(t *testing.T) {
 			m := vc.manager()
 			svc := &scripted{vc: vc, plan: []attempt{{0, endError}}}
 			m.Register("svc", svc)
-			// At 5s the service is waiting 4s (3s to 7s): that wait
-			// stands, the next one uses the new values.
+			// At 5s the service is waiting 4s (3s to 7s), and 8s is
+			// already its next delay (SPEC §2 step 6): both stand; the
+			// doubling after them is capped by the new maximum.
 			timer := time.AfterFunc(5*time.Second, func() { m.SetBackoff(500*time.Millisecond, 500*time.Millisecond, time.Hour) })
 			defer timer.Stop()
-			vc.runUntil(m, 8750*time.Millisecond)
-			if got, want := svc.startedAt(), atMsecs(0, 1000, 3000, 7000, 7500, 8000, 8500); !slices.Equal(got, want) {
+			vc.runUntil(m, 16250*time.Millisecond)
+			if got, want := svc.startedAt(), atMsecs(0, 1000, 3000, 7000, 15000, 15500, 16000); !slices.Equal(got, want) {
 				t.Errorf("starts = %v; want %v", got, want)
 			}
 		})
 	})
-	t.Run("raising initial lifts the next delay", func(t *testing.T) {
-		// docs/semantics.md: each delay is clamped into [initial, maximum]
-		// of the setting in force when the restart is decided.
+	t.Run("raising initial waits for a reset", func(t *testing.T) {
+		// SPEC §2: initial is used only when a run of at least reset
+		// starts the doubling again.
 		synctest.Test(t, func(t *testing.T) {
 			vc := defaultClock(t)
 			m := vc.manager()
@@ -488,9 +489,9 @@ func TestSetBackoff_WhileRunningTakesEffectAtNextRestart(t *testing.T) {
 			timer := time.AfterFunc(5*time.Second, func() { m.SetBackoff(10*time.Second, 20*time.Second, time.Hour) })
 			defer timer.Stop()
 			vc.runUntil(m, 40*time.Second)
-			// The wait from 3s to 7s stands; then 8s is lifted to 10s, and
-			// doubling reaches the new maximum of 20s.
-			if got, want := svc.startedAt(), atSecs(0, 1, 3, 7, 17, 37); !slices.Equal(got, want) {
+			// The waits of 4s and 8s stand; doubling then reaches the new
+			// maximum of 20s.
+			if got, want := svc.startedAt(), atSecs(0, 1, 3, 7, 15, 31); !slices.Equal(got, want) {
 				t.Errorf("starts = %v; want %v", got, want)
 			}
 		})
@@ -505,9 +506,10 @@ func TestSetBackoff_WhileRunningTakesEffectAtNextRestart(t *testing.T) {
 				}
 			}}
 			m.Register("svc", svc)
-			// The wait after attempt 3 is already bounded by the new maximum.
-			vc.runUntil(m, 3900*time.Millisecond)
-			if got, want := svc.startedAt(), atMsecs(0, 1000, 3000, 3200, 3400, 3600, 3800); !slices.Equal(got, want) {
+			// Attempt 3 still waits its 4s; the new maximum caps the
+			// doubling after it.
+			vc.runUntil(m, 7500*time.Millisecond)
+			if got, want := svc.startedAt(), atMsecs(0, 1000, 3000, 7000, 7200, 7400); !slices.Equal(got, want) {
 				t.Errorf("starts = %v; want %v", got, want)
 			}
 		})

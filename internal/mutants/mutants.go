@@ -66,8 +66,8 @@ var mutants = []mutant{
 		Name: "cap-off-by-one",
 		Why:  "the maximum delay is exceeded by one nanosecond",
 		Edits: []edit{{"lifecycle/supervise.go",
-			"sv.delay = min(max(sv.delay, b.initial), b.maximum)",
-			"sv.delay = min(max(sv.delay, b.initial), b.maximum+1)"}},
+			"sv.delay = min(double(sv.delay), b.maximum)",
+			"sv.delay = min(double(sv.delay), b.maximum+1)"}},
 	},
 	{
 		Name: "doubling-overflows",
