@@ -19,7 +19,7 @@ var Features = []string{
 	"panic or Goexit after cancellation", "Run honoured ctx", "Run honoured ctx at its own end",
 	"ctx-ignoring Runner returned late", "Run returned after cancellation",
 	"backoff cap reached", "doubling saturated", "reset triggered", "ran exactly reset", "ran reset-1ns", "restart at the same instant",
-	"attempt of 0ns",
+	"attempt of 0ns", "SetBackoff while running", "SetBackoff at a failure's instant",
 	// Shutdown.
 	"Stop returned nil", "Stop returned error", "Stop panicked", "Stop called Goexit",
 	"Stop honoured its deadline", "Stop overran and was abandoned", "Stop returned at its deadline",
@@ -79,6 +79,7 @@ func Reached(s Schedule, exp *Expectation) []string {
 		for k, a := range st.Attempts {
 			step := sv.step(k)
 			ran := a.End - a.Start
+			bo := s.settingsAt(a.End)
 			add(!step.Wait && a.Start+step.Run == s.CancelAt, "cancel at an attempt's end")
 			add(ran == 0, "attempt of 0ns")
 			if a.Canceled {
@@ -95,6 +96,10 @@ func Reached(s Schedule, exp *Expectation) []string {
 			add(a.Outcome == Finished, "Run finished for good")
 			if a.Outcome == Finished {
 				continue
+			}
+			if s.Rebackoff != nil && a.End >= s.RebackoffAt {
+				add(k > 0 && st.Attempts[k-1].End < s.RebackoffAt, "SetBackoff while running")
+				add(a.End == s.RebackoffAt, "SetBackoff at a failure's instant")
 			}
 			add(ran == bo.Reset, "ran exactly reset")
 			add(ran == bo.Reset-1, "ran reset-1ns")

@@ -25,34 +25,7 @@ func DrawSchedule(t *rapid.T) Schedule {
 
 	// Backoff and jitter.
 	if rapid.IntRange(0, 9).Draw(t, "default_backoff") != 0 {
-		initial := max(units(t, unit, "initial", 5), time.Nanosecond)
-		if rapid.IntRange(0, 4).Draw(t, "huge_initial") == 0 {
-			// A few doublings pass MaxInt64/2: doubling must saturate.
-			initial = rapid.SampledFrom([]time.Duration{1 << 62, 1 << 61}).Draw(t, "huge_initial_value")
-		}
-		var maximum time.Duration
-		switch rapid.IntRange(0, 5).Draw(t, "maximum_kind") {
-		case 0:
-			maximum = initial
-		case 1:
-			maximum = math.MaxInt64
-		case 2:
-			maximum = 1<<62 + time.Duration(rapid.IntRange(0, 1000).Draw(t, "huge_maximum"))
-		case 3: // a doubling reaches it exactly, or misses it by 1ns
-			maximum = initial<<rapid.IntRange(1, 5).Draw(t, "maximum_doublings") +
-				time.Duration(rapid.IntRange(-1, 1).Draw(t, "maximum_nudge"))
-		default:
-			maximum = initial * time.Duration(rapid.IntRange(1, 40).Draw(t, "maximum_times_initial"))
-		}
-		if maximum < initial { // overflowed
-			maximum = math.MaxInt64
-		}
-		if initial >= 1<<61 {
-			// Room above the doubled delay, or none.
-			maximum = rapid.SampledFrom([]time.Duration{math.MaxInt64, 1<<62 + 1<<61, initial}).Draw(t, "maximum_for_huge_initial")
-		}
-		reset := max(units(t, unit, "reset", 30), time.Nanosecond)
-		s.Backoff = &Backoff{Initial: initial, Maximum: maximum, Reset: reset}
+		s.Backoff = drawBackoff(t, unit)
 	}
 	bo := s.settings()
 	if rapid.IntRange(0, 3).Draw(t, "jitter") == 0 {
@@ -191,6 +164,18 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 		return at[rapid.IntRange(0, len(at)-1).Draw(t, label)], true
 	}
+	// SetBackoff while Run runs, at an instant where a service fails or
+	// restarts (or 1ns either side), else at a drawn time; the instants
+	// are then those of the changed timeline.
+	if rapid.IntRange(0, 3).Draw(t, "rebackoff") == 0 {
+		s.Rebackoff = drawBackoff(t, unit)
+		at, ok := pick("rebackoff_instant")
+		if !ok {
+			at = units(t, unit, "rebackoff_at", 30)
+		}
+		s.RebackoffAt = max(at+time.Duration(rapid.IntRange(-1, 1).Draw(t, "rebackoff_nudge")), 1)
+		instants = dryInstants(s)
+	}
 	last := time.Duration(0) // the last instant of the dry run
 	for _, at := range instants {
 		if len(at) > 0 {
@@ -243,6 +228,40 @@ func DrawSchedule(t *rapid.T) Schedule {
 		s.HealthAt = append(s.HealthAt, at)
 	}
 	return s
+}
+
+// drawBackoff draws SetBackoff's arguments, leaning on the boundaries:
+// 1ns, maxima a doubling reaches exactly or misses by 1ns, and huge values
+// whose doubling must saturate.
+func drawBackoff(t *rapid.T, unit time.Duration) *Backoff {
+	initial := max(units(t, unit, "initial", 5), time.Nanosecond)
+	if rapid.IntRange(0, 4).Draw(t, "huge_initial") == 0 {
+		// A few doublings pass MaxInt64/2: doubling must saturate.
+		initial = rapid.SampledFrom([]time.Duration{1 << 62, 1 << 61}).Draw(t, "huge_initial_value")
+	}
+	var maximum time.Duration
+	switch rapid.IntRange(0, 5).Draw(t, "maximum_kind") {
+	case 0:
+		maximum = initial
+	case 1:
+		maximum = math.MaxInt64
+	case 2:
+		maximum = 1<<62 + time.Duration(rapid.IntRange(0, 1000).Draw(t, "huge_maximum"))
+	case 3: // a doubling reaches it exactly, or misses it by 1ns
+		maximum = initial<<rapid.IntRange(1, 5).Draw(t, "maximum_doublings") +
+			time.Duration(rapid.IntRange(-1, 1).Draw(t, "maximum_nudge"))
+	default:
+		maximum = initial * time.Duration(rapid.IntRange(1, 40).Draw(t, "maximum_times_initial"))
+	}
+	if maximum < initial { // overflowed
+		maximum = math.MaxInt64
+	}
+	if initial >= 1<<61 {
+		// Room above the doubled delay, or none.
+		maximum = rapid.SampledFrom([]time.Duration{math.MaxInt64, 1<<62 + 1<<61, initial}).Draw(t, "maximum_for_huge_initial")
+	}
+	reset := max(units(t, unit, "reset", 30), time.Nanosecond)
+	return &Backoff{Initial: initial, Maximum: maximum, Reset: reset}
 }
 
 // units draws a duration of 0 to max units.

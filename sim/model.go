@@ -111,10 +111,9 @@ func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event) {
 	if cancelAt == 0 {
 		return nil, nil // a ctx done at the call: Run starts nothing
 	}
-	bo := s.settings()
-	var attempts []Attempt // model of the service's calls of Run
-	var events []Event     // model of its Run events
-	backoff := bo.Initial  // the next restart delay
+	var attempts []Attempt          // model of the service's calls of Run
+	var events []Event              // model of its Run events
+	backoff := s.settings().Initial // the next restart delay
 	now := time.Duration(0)
 	for k := 0; ; k++ {
 		// 1. Call Run.
@@ -129,9 +128,11 @@ func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event) {
 		if a.Canceled || a.Outcome == Finished || a.End == forever {
 			return attempts, events
 		}
-		// 4. A run of at least reset starts the doubling again.
-		if a.End-a.Start >= bo.Reset {
-			backoff = bo.Initial
+		// 4. A run of at least reset starts the doubling again. The
+		// setting is the one in force now (SetBackoff may have changed it).
+		cur := s.settingsAt(a.End)
+		if a.End-a.Start >= cur.Reset {
+			backoff = cur.Initial
 		}
 		// 5. Wait backoff (jittered), or until ctx is done. The driver's
 		// cancel timer is older than the backoff timer, so a wait ending
@@ -143,8 +144,8 @@ func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event) {
 			return attempts, events
 		}
 		// 6. Double, saturating, capped at maximum.
-		if backoff > bo.Maximum/2 {
-			backoff = bo.Maximum
+		if backoff > cur.Maximum/2 {
+			backoff = cur.Maximum
 		} else {
 			backoff *= 2
 		}

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,7 +37,7 @@ func Resolve(exp Expectation, got *Trace) *Trace {
 	want.Health = make([]HealthSample, len(exp.Trace.Health))
 	for j, h := range exp.Trace.Health {
 		want.Health[j] = h
-		want.Health[j].Entries = append([]HealthEntry(nil), h.Entries...)
+		want.Health[j].Entries = slices.Clone(h.Entries)
 		for k := range h.Entries {
 			alt, ok := exp.HealthAlt[[2]int{j, k}]
 			if ok && j < len(got.Health) && k < len(got.Health[j].Entries) && got.Health[j].Entries[k] == alt {

@@ -93,6 +93,9 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 			stopsLeft.Add(-1)
 		})
 	}
+	if b := s.Rebackoff; b != nil {
+		at(s.RebackoffAt, func() { m.SetBackoff(b.Initial, b.Maximum, b.Reset) })
+	}
 	rec.health = make([]HealthSample, len(s.HealthAt))
 	for j, t := range s.HealthAt {
 		samplesLeft.Add(1)

@@ -38,6 +38,12 @@ type Schedule struct {
 	Backoff  *Backoff // nil: the Manager's defaults, SetBackoff not called
 	Jitter   *Jitter  // nil: no WithJitter
 
+	// Rebackoff, if set, is passed to SetBackoff at RebackoffAt (> 0),
+	// while Run runs: from each service's next failure on, it is the
+	// setting (SPEC §5).
+	Rebackoff   *Backoff
+	RebackoffAt time.Duration
+
 	CancelAt    time.Duration   // 0: Run's ctx is cancelled before Run is called
 	StopAt      time.Duration   // when Shutdown is called (may be before Run's ctx is cancelled)
 	StopTimeout time.Duration   // Shutdown's budget; may be 0 or negative
@@ -124,6 +130,16 @@ func (s *Schedule) settings() Backoff {
 	return Backoff{Initial: time.Second, Maximum: 30 * time.Second, Reset: 60 * time.Second}
 }
 
+// settingsAt returns the backoff in force for a restart decided at t, when
+// an attempt that failed at t ends. The driver's SetBackoff timer is older
+// than any service's, so a failure at the very instant sees the new one.
+func (s *Schedule) settingsAt(t time.Duration) Backoff {
+	if s.Rebackoff != nil && t >= s.RebackoffAt {
+		return *s.Rebackoff
+	}
+	return s.settings()
+}
+
 // Stoppers returns the number of services that implement Stopper.
 func (s *Schedule) Stoppers() int {
 	n := 0
@@ -163,6 +179,10 @@ func (s Schedule) String() string {
 	fmt.Fprintf(&b, "backoff %s", bo)
 	if s.Jitter != nil {
 		fmt.Fprintf(&b, " jitter=%v rnd=%v", s.Jitter.Fraction, s.Jitter.R)
+	}
+	if r := s.Rebackoff; r != nil {
+		fmt.Fprintf(&b, "; at %v SetBackoff initial=%v maximum=%v reset=%v",
+			fmtDur(s.RebackoffAt), fmtDur(r.Initial), fmtDur(r.Maximum), fmtDur(r.Reset))
 	}
 	b.WriteString("\n")
 	if s.CancelAt == 0 {

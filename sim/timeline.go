@@ -14,7 +14,7 @@ const timelineWidth = 64
 const timelineLegend = `legend: = Run running   - backing off   end of a Run call: x error  n nil  p panic  g goexit  f finished
         (capital letter: it ended once ctx was done)   Stop: S called  ~ running  A abandoned at its deadline
         . abandoned call still running  end of a Stop call: o nil  x error  p panic  g goexit  ' blocked for good
-        driver: C ctx cancelled  T Stop called  h Health sampled  R Run returned   * marks a line where got differs`
+        driver: C ctx cancelled  T Stop called  h Health sampled  B SetBackoff  R Run returned   * marks a line where got differs`
 
 // Timeline draws want and got on a virtual-time axis: per service one line
 // for its Run calls (attempts and backoffs) and, for a Stopper, one for its
@@ -23,6 +23,9 @@ const timelineLegend = `legend: = Run running   - backing off   end of a Run cal
 func Timeline(s Schedule, want, got *Trace) string {
 	// Every instant at which something happened, to lay the axis out.
 	instants := []time.Duration{0, s.CancelAt, s.StopAt}
+	if s.Rebackoff != nil {
+		instants = append(instants, s.RebackoffAt)
+	}
 	instants = append(instants, s.HealthAt...)
 	for _, tr := range []*Trace{want, got} {
 		instants = append(instants, tr.RunReturned, tr.Stop.End, tr.Stop.Returned)
@@ -72,6 +75,9 @@ func Timeline(s Schedule, want, got *Trace) string {
 	}
 	if got.RunReturned != Unset {
 		driver[col(got.RunReturned)] = 'R'
+	}
+	if s.Rebackoff != nil {
+		driver[col(s.RebackoffAt)] = 'B'
 	}
 	driver[col(s.StopAt)] = 'T'
 	driver[col(s.CancelAt)] = 'C'

@@ -85,6 +85,20 @@ var mutants = []mutant{
 		},
 	},
 	{
+		Name: "setbackoff-clamps-at-once",
+		Why:  "a SetBackoff while running clamps the very next wait into the new [initial, maximum] instead of following the recipe",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"delay := m.jitter.apply(sv.delay)",
+			"sv.delay = min(max(sv.delay, b.initial), b.maximum)\n\tdelay := m.jitter.apply(sv.delay)"}},
+	},
+	{
+		Name: "setbackoff-mid-iteration",
+		Why:  "a SetBackoff made during a wait caps that iteration's doubling, before the next iteration",
+		Edits: []edit{{"lifecycle/supervise.go",
+			"sv.delay = min(double(sv.delay), b.maximum)",
+			"sv.delay = min(double(sv.delay), m.backoff.Load().maximum)"}},
+	},
+	{
 		Name: "nil-return-finishes",
 		Why:  "a Runner returning nil is treated as done for good, not restarted",
 		Edits: []edit{{"lifecycle/supervise.go",
