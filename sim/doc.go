@@ -9,7 +9,8 @@
 // Stop method (fast, slow, erroring, panicking, Goexit, ignoring its
 // context, blocking for good) and maybe a Health method (a Tracker fed by
 // Run, or values that change with time and sometimes panic); backoff
-// settings and jitter; when Run's context is cancelled, when Stop is
+// settings and jitter, and maybe a SetBackoff while Run runs; when Run's
+// context is cancelled, when Stop is
 // called and with what timeout, when Health is sampled. [DrawSchedule]
 // draws them with rapid, leaning towards the boundaries where bugs live.
 //
@@ -82,8 +83,8 @@
 // call, '~' the call running within its share, A its abandonment at the
 // deadline, '.' an abandoned call still running, and its end o (nil), x, p
 // or g, or ' when it blocked for good. The driver line shows C (Run's
-// context cancelled), T (Stop called), h (a Health sample) and R (Run
-// returned). When events are too close for one column per instant, the
+// context cancelled), T (Stop called), h (a Health sample), B (SetBackoff
+// called while Run runs) and R (Run returned). When events are too close for one column per instant, the
 // axis is not to scale: one + per instant at which something happened,
 // labelled below.
 //
