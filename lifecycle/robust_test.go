@@ -18,6 +18,20 @@ import (
 	"github.com/lifecyclesim/lifecycle/lifecycle"
 )
 
+// stopCtxClock is the bubble's clock (package time, virtual inside a
+// synctest bubble), except that it hands out the context ctx makes for
+// each Stop call.
+type stopCtxClock struct {
+	ctx func(parent context.Context, deadline time.Time) context.Context
+}
+
+func (stopCtxClock) Now() time.Time                         { return time.Now() }
+func (stopCtxClock) Since(t time.Time) time.Duration        { return time.Since(t) }
+func (stopCtxClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (k stopCtxClock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return k.ctx(parent, time.Now().Add(d)), func() {}
+}
+
 // raceCtx is a Stop context whose deadline passes in the instant after
 // the Stopper's goroutine first asks Err (and is told it is live), and
 // which lets the Manager run before that goroutine goes on: the race a
@@ -48,21 +62,13 @@ func (c *raceCtx) Err() error {
 	return err
 }
 
-// raceClock is the real (bubble) clock, but hands out raceCtx for Stop.
-type raceClock struct{ ctx *raceCtx }
-
-func (raceClock) Now() time.Time                         { return time.Now() }
-func (raceClock) Since(t time.Time) time.Duration        { return time.Since(t) }
-func (raceClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-func (k raceClock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	k.ctx.Context, k.ctx.deadline = parent, time.Now().Add(d)
-	return k.ctx, func() {}
-}
-
 func TestStop_ErrorNotLostWhenDeadlineRacesReturn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs syncBuffer
-		m := lifecycle.NewManager(lifecycle.WithClock(raceClock{&raceCtx{done: make(chan struct{})}}),
+		clk := stopCtxClock{func(parent context.Context, deadline time.Time) context.Context {
+			return &raceCtx{Context: parent, deadline: deadline, done: make(chan struct{})}
+		}}
+		m := lifecycle.NewManager(lifecycle.WithClock(clk),
 			lifecycle.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		boom := errors.New("BOOM from Stop")
 		m.Register("db", stopFunc(func(context.Context) error { return boom }))
@@ -104,16 +110,6 @@ func (c *lateCtx) expire() {
 	c.err = context.DeadlineExceeded
 }
 
-type lateClock struct{ ctx *lateCtx }
-
-func (lateClock) Now() time.Time                         { return time.Now() }
-func (lateClock) Since(t time.Time) time.Duration        { return time.Since(t) }
-func (lateClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-func (k lateClock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	k.ctx.Context, k.ctx.deadline = parent, time.Now().Add(d)
-	return k.ctx, func() {}
-}
-
 func TestStop_ReturnAfterDeadlinePassedIsAbandoned(t *testing.T) {
 	// The Stopper returns once its deadline has passed, before the Manager
 	// has noticed: its context was done when it returned, so it is
@@ -121,7 +117,11 @@ func TestStop_ReturnAfterDeadlinePassedIsAbandoned(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := &lateCtx{done: make(chan struct{})}
 		defer close(ctx.done)
-		m := lifecycle.NewManager(lifecycle.WithClock(lateClock{ctx}), quiet)
+		clk := stopCtxClock{func(parent context.Context, deadline time.Time) context.Context {
+			ctx.Context, ctx.deadline = parent, deadline
+			return ctx
+		}}
+		m := lifecycle.NewManager(lifecycle.WithClock(clk), quiet)
 		m.Register("db", stopFunc(func(context.Context) error { ctx.expire(); return nil }))
 
 		rep := m.Shutdown(time.Second)
@@ -161,15 +161,6 @@ func (c *wakeLateCtx) Done() <-chan struct{} {
 	return c.done
 }
 
-type wakeLateClock struct{}
-
-func (wakeLateClock) Now() time.Time                         { return time.Now() }
-func (wakeLateClock) Since(t time.Time) time.Duration        { return time.Since(t) }
-func (wakeLateClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-func (wakeLateClock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return &wakeLateCtx{Context: parent, deadline: time.Now().Add(d), done: make(chan struct{})}, func() {}
-}
-
 func TestStop_InTimeVerdictSurvivesLateWakeup(t *testing.T) {
 	// The call ended while its context was live, so it is in time, and its
 	// error is reported, even when the Manager wakes for the deadline.
@@ -177,7 +168,10 @@ func TestStop_InTimeVerdictSurvivesLateWakeup(t *testing.T) {
 	// a Manager that trusts the wake-up fails all 64 with odds 2^-64.
 	for range 64 {
 		synctest.Test(t, func(t *testing.T) {
-			m := lifecycle.NewManager(lifecycle.WithClock(wakeLateClock{}), quiet)
+			clk := stopCtxClock{func(parent context.Context, deadline time.Time) context.Context {
+				return &wakeLateCtx{Context: parent, deadline: deadline, done: make(chan struct{})}
+			}}
+			m := lifecycle.NewManager(lifecycle.WithClock(clk), quiet)
 			boom := errors.New("BOOM from Stop")
 			m.Register("db", stopFunc(func(context.Context) error { return boom }))
 
