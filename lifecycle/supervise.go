@@ -58,7 +58,8 @@ func (m *Manager) Run(ctx context.Context) {
 }
 
 // supervisor is the state of one service's supervise loop. Only the loop's
-// goroutine touches it (after a Goexit, the goroutine that resumes the loop).
+// goroutine touches it (after a Goexit, the goroutine that resumes the
+// loop), except turn, which the next service's loop locks to wait its turn.
 type supervisor struct {
 	m       *Manager
 	s       *service
