@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -316,4 +317,47 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// tickingClock moves 1ms on at every reading, as a real clock moves while
+// the Manager works; its contexts are package context's (real timers).
+type tickingClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *tickingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Millisecond)
+	return c.now
+}
+func (c *tickingClock) Since(t time.Time) time.Duration        { return c.Now().Sub(t) }
+func (c *tickingClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+func (c *tickingClock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, d)
+}
+
+func TestStop_ZeroTimeoutBudgetsStayZeroOnAMovingClock(t *testing.T) {
+	// Capping budgets at what remains of a positive timeout must not turn
+	// Stop(0)'s budgets of 0 negative as the clock moves.
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var budgets []time.Duration
+		m := lifecycle.NewManager(lifecycle.WithClock(&tickingClock{}), quiet, lifecycle.WithEvents(func(e lifecycle.Event) {
+			if e.Kind == lifecycle.StopCalled {
+				mu.Lock()
+				budgets = append(budgets, e.Duration)
+				mu.Unlock()
+			}
+		}))
+		for _, name := range []string{"a", "b", "c"} {
+			m.Register(name, stopFunc(func(context.Context) error { return nil }))
+		}
+		m.Shutdown(0)
+		synctest.Wait()
+		if want := []time.Duration{0, 0, 0}; !slices.Equal(budgets, want) {
+			t.Errorf("StopCalled budgets %v; want %v", budgets, want)
+		}
+	})
 }
