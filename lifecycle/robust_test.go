@@ -4,7 +4,6 @@ package lifecycle_test
 // review, each test written to fail before its fix.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -65,7 +64,7 @@ func (c *raceCtx) Err() error {
 
 func TestStop_ErrorNotLostWhenDeadlineRacesReturn(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var logs syncBuffer
+		var logs logBuffer
 		clk := stopCtxClock{func(parent context.Context, deadline time.Time) context.Context {
 			return &raceCtx{Context: parent, deadline: deadline, done: make(chan struct{})}
 		}}
@@ -200,7 +199,7 @@ func TestManager_ErrorWhoseMethodsPanicIsContained(t *testing.T) {
 	var typedNil *nilErr
 	var typedNilMsg *nilMsgErr
 	synctest.Test(t, func(t *testing.T) {
-		var logs syncBuffer
+		var logs logBuffer
 		m := lifecycle.NewManager(lifecycle.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 		calls := 0
 		m.Register("run", runFunc(func(ctx context.Context) error {
@@ -299,24 +298,6 @@ func TestStop_SlowCallbacksDoNotStretchDeadlines(t *testing.T) {
 			}
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // tickingClock moves 1ms on at every reading, as a real clock moves while
