@@ -95,24 +95,34 @@ func BenchmarkIdleMemory(b *testing.B) {
 		var perService float64
 		for b.Loop() {
 			base := heapAndStacks()
-			ctx, cancel := context.WithCancel(context.Background())
-			var started, ended sync.WaitGroup
-			started.Add(fleet)
-			ended.Add(fleet)
-			for range fleet {
-				go func() {
-					defer ended.Done()
-					started.Done()
-					<-ctx.Done()
-				}()
-			}
-			started.Wait()
+			stop := startBareFleet()
 			perService += float64(heapAndStacks()-base) / fleet
-			cancel()
-			ended.Wait()
+			stop()
 		}
 		b.ReportMetric(perService/float64(b.N), "bytes/service")
 	})
+}
+
+// startBareFleet is the baseline of a fleet of idle services: it starts
+// fleet goroutines parked on one context and returns once each runs. Its
+// result cancels the context and waits until every goroutine returned.
+func startBareFleet() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var started, ended sync.WaitGroup
+	started.Add(fleet)
+	ended.Add(fleet)
+	for range fleet {
+		go func() {
+			defer ended.Done()
+			started.Done()
+			<-ctx.Done()
+		}()
+	}
+	started.Wait()
+	return func() {
+		cancel()
+		ended.Wait()
+	}
 }
 
 // BenchmarkStartCancel starts 10,000 idle services, waits until every one
@@ -155,20 +165,7 @@ func BenchmarkStartCancel(b *testing.B) {
 		b.ReportAllocs()
 		cpu := cpuTime()
 		for b.Loop() {
-			ctx, cancel := context.WithCancel(context.Background())
-			var started, ended sync.WaitGroup
-			started.Add(fleet)
-			ended.Add(fleet)
-			for range fleet {
-				go func() {
-					defer ended.Done()
-					started.Done()
-					<-ctx.Done()
-				}()
-			}
-			started.Wait()
-			cancel()
-			ended.Wait()
+			startBareFleet()()
 		}
 		reportCPU(b, cpu)
 	})
