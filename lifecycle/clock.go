@@ -49,15 +49,18 @@ func (realClock) WithTimeout(parent context.Context, d time.Duration) (context.C
 }
 
 // sleep waits d on c and reports true, or reports false as soon as ctx is
-// done; d <= 0 does not wait, unless ctx is already done. On a [TimerClock]
-// a wait cut short stops its timer, so a fake clock is not left holding it.
+// done; d <= 0 does not wait, unless ctx is already done.
 func sleep(ctx context.Context, c Clock, d time.Duration) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	if d <= 0 {
-		return true
-	}
+	return d <= 0 || wait(ctx.Done(), c, d)
+}
+
+// wait waits d on c and reports true, or reports false as soon as done is
+// closed. On a [TimerClock] a wait cut short stops its timer, so a fake
+// clock is not left holding it.
+func wait(done <-chan struct{}, c Clock, d time.Duration) bool {
 	switch c := c.(type) {
 	case realClock:
 		t := time.NewTimer(d)
@@ -65,7 +68,7 @@ func sleep(ctx context.Context, c Clock, d time.Duration) bool {
 		select {
 		case <-t.C:
 			return true
-		case <-ctx.Done():
+		case <-done:
 			return false
 		}
 	case TimerClock:
@@ -73,7 +76,7 @@ func sleep(ctx context.Context, c Clock, d time.Duration) bool {
 		select {
 		case <-ch:
 			return true
-		case <-ctx.Done():
+		case <-done:
 			stop()
 			return false
 		}
@@ -81,7 +84,7 @@ func sleep(ctx context.Context, c Clock, d time.Duration) bool {
 		select {
 		case <-c.After(d):
 			return true
-		case <-ctx.Done():
+		case <-done:
 			return false
 		}
 	}

@@ -19,6 +19,12 @@ import (
 // times what is unhealthy. Any other method gets 405 Method Not Allowed with
 // Allow: GET, HEAD. Every request reads the health afresh; the handler is
 // safe for concurrent use.
+//
+// [Manager.Health] calls each reporter, so it takes as long as the slowest
+// one. The handler waits for it only as long as the request's context
+// lasts: if that ends first (the client went away, or a server timeout),
+// it answers 503 Service Unavailable, and the reading finishes on its own
+// goroutine.
 func HealthHandler(m *Manager) http.Handler {
 	if m == nil {
 		panic("lifecycle: HealthHandler(nil)")
@@ -34,7 +40,16 @@ func (h healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "lifecycle: method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := json.Marshal(h.m.Health())
+	health := make(chan []WorkerHealth, 1)
+	go func() { health <- h.m.Health() }()
+	var list []WorkerHealth
+	select {
+	case list = <-health:
+	case <-r.Context().Done():
+		http.Error(w, "lifecycle: health not read before the request ended", http.StatusServiceUnavailable)
+		return
+	}
+	body, err := json.Marshal(list)
 	if err != nil {
 		// Only a time outside years 0-9999 (from a strange Clock) gets here.
 		http.Error(w, "lifecycle: encoding health: "+err.Error(), http.StatusInternalServerError)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -27,10 +26,11 @@ type StopResult struct {
 	Deadline time.Time     // the deadline of the context Stop was given
 	Elapsed  time.Duration // how long the Manager waited: until Stop returned, or until its deadline (0 if already passed)
 
-	// Abandoned is set when Stop had not returned while its context was
-	// live: the Manager moved on at the deadline and left the call running.
+	// Abandoned is set when Stop had not returned before its deadline, as
+	// read on the Manager's Clock: the Manager moved on at the deadline and
+	// left the call running.
 	Abandoned bool
-	// Outcome is how Stop ended, when it was not abandoned.
+	// Outcome is how Stop ended: OutcomeAbandoned when it was abandoned.
 	Outcome Outcome
 	// Err is nil when Stop returned nil in time; otherwise it says what went
 	// wrong, naming the service: it wraps the error Stop returned, a
@@ -50,23 +50,19 @@ func (r StopReport) Err() error {
 	return errors.Join(errs...)
 }
 
-// stopRun is the one shutdown a Manager does.
-type stopRun struct {
-	done   chan struct{} // closed when report is set
-	report StopReport
-}
-
 // Stop shuts the services down: it calls Stop on every registered service
 // that implements [Stopper], one at a time, in reverse registration order,
-// and returns within timeout on the Manager's Clock whatever the Stoppers do.
+// and returns within timeout on the Manager's Clock whatever the Stoppers,
+// the log handler or the events function do.
 //
 // Each Stopper gets an equal share of timeout, timeout/n for n Stoppers, as
 // the deadline of the context it is called with. The next Stopper is called
 // as soon as the previous one returns or its deadline passes; a Stopper still
-// running at its deadline is abandoned, left to finish on its own goroutine.
-// With timeout <= 0 every Stopper is still called, with a context that has
-// already expired. Errors, panics and abandoned calls are logged with the
-// service name; use [Manager.Shutdown] to receive them.
+// running at its deadline, as read on the Manager's Clock, is abandoned, left
+// to finish on its own goroutine. With timeout <= 0 every Stopper is still
+// called, with a context that has already expired. Errors, panics and
+// abandoned calls are logged with the service name; use [Manager.Shutdown]
+// to receive them.
 //
 // Stop does not cancel the context given to [Manager.Run]: the caller owns
 // it. Stop may be called before, during or after Run. Only the first call
@@ -78,19 +74,41 @@ func (m *Manager) Stop(timeout time.Duration) {
 // Shutdown is [Manager.Stop], returning what happened. The first call does
 // the shutdown; any later or concurrent call waits for it to finish and
 // returns the same report, ignoring its own timeout.
+//
+// The log lines and events of the shutdown are delivered in order on a
+// goroutine of their own, so that a slow handler cannot stretch it;
+// Shutdown waits for them to be delivered only while its budget lasts.
 func (m *Manager) Shutdown(timeout time.Duration) StopReport {
-	// The first call does the work; any other waits for it.
+	// The first call does the work; any other waits for it. Not sync.Once:
+	// a goroutine waiting in Once.Do waits on a mutex, which a
+	// testing/synctest bubble does not count as durably blocked, so a test
+	// of a concurrent Shutdown on virtual time could never move time on.
 	m.stopMu.Lock()
-	if st := m.stopping; st != nil {
-		m.stopMu.Unlock()
-		<-st.done
+	st, first := m.stopping, m.stopping == nil
+	if first {
+		st = &stopRun{done: make(chan struct{})}
+		m.stopping = st
+	}
+	m.stopMu.Unlock()
+	if first {
+		// Nothing a service or a callback does can panic out of shutdown;
+		// the deferred close keeps later callers from hanging all the same.
+		defer close(st.done)
+		st.report = m.shutdown(timeout)
 		return st.report
 	}
-	st := &stopRun{done: make(chan struct{})}
-	m.stopping = st
-	m.stopMu.Unlock()
-	defer close(st.done)
+	<-st.done
+	return st.report
+}
 
+// stopRun is the one shutdown a Manager does.
+type stopRun struct {
+	done   chan struct{} // closed once report is set
+	report StopReport
+}
+
+// shutdown is the one shutdown a Manager does.
+func (m *Manager) shutdown(timeout time.Duration) StopReport {
 	// Divide the budget among the Stoppers and call them, last registered
 	// first.
 	services, _ := m.snapshot()
@@ -106,135 +124,134 @@ func (m *Manager) Shutdown(timeout time.Duration) StopReport {
 		rep.Stoppers = make([]StopResult, 0, n)
 	}
 	for i := len(stoppers) - 1; i >= 0; i-- {
-		// On virtual time a call is never later than Start + k*share, so the
-		// cap never binds; on a real clock it keeps the time the Manager
-		// itself spends (logging, event callbacks) from stretching the last
-		// deadlines past Start + timeout.
-		budget := rep.Budget
-		if timeout > 0 {
-			budget = min(budget, timeout-m.clock.Since(rep.Start))
-		}
-		rep.Stoppers = append(rep.Stoppers, m.stopOne(stoppers[i], budget))
+		rep.Stoppers = append(rep.Stoppers, m.stopOne(stoppers[i], m.capped(rep, rep.Budget)))
 	}
+	m.flush(rep)
 	rep.End = m.clock.Now()
-	st.report = rep
 	return rep
 }
 
-// stopEnd is how one Stop call ended, as seen by its own goroutine.
-type stopEnd struct {
-	outcome Outcome
-	err     error // as returned, or a *PanicError or ErrGoexit
-	panic   any
-	late    bool // the call's context was done when it ended
+// capped returns budget, cut to what remains of a positive timeout. On
+// virtual time a call is never later than Start + k*share, so the cap never
+// binds; on a real clock it keeps the time the Manager itself spends from
+// stretching the last deadlines past Start + timeout.
+func (m *Manager) capped(rep StopReport, budget time.Duration) time.Duration {
+	if rep.Timeout <= 0 {
+		return budget
+	}
+	return min(budget, rep.Timeout-m.clock.Since(rep.Start))
+}
+
+// flush waits, while the shutdown's budget lasts, for its log lines and
+// events to be delivered, so that a program that exits once Shutdown
+// returns does not lose them to an ordinary handler.
+func (m *Manager) flush(rep StopReport) {
+	if idle := m.out.busy(); idle != nil {
+		if left := m.capped(rep, rep.Timeout); left > 0 {
+			wait(idle, m.clock, left)
+		}
+	}
 }
 
 // stopOne calls s's Stop with the given budget and waits for it to return or
 // for its deadline, whichever is first.
 func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
 	called := m.clock.Now()
+	deadline := called.Add(budget)
 	ctx, cancel := m.clock.WithTimeout(context.Background(), budget)
 	defer cancel()
-	deadline, _ := ctx.Deadline()
-	if m.events != nil {
-		m.emit(Event{Kind: StopCalled, Service: s.name, Time: called, Duration: budget})
-	}
+	m.post(Event{Kind: StopCalled, Service: s.name, Time: called, Duration: budget})
 
+	// One verdict per call, taken by whichever goroutine gets there first,
+	// decides whether it ended in time, so that an error is never both
+	// unreported and unlogged.
 	ended := make(chan stopEnd, 1)
-	v := new(verdict)
-	go m.callStop(ctx, s, ended, v)
+	decided := new(atomic.Bool)
+	go m.callStop(ctx, s, deadline, ended, decided)
 
 	res := StopResult{Service: s.name, Called: called, Deadline: deadline}
 	var end stopEnd
 	select {
 	case end = <-ended:
 	case <-ctx.Done():
-		// The deadline passed; the call may have ended in time an instant
-		// before. One verdict, taken by whichever goroutine gets there first,
-		// decides, so an error is never both unreported and unlogged.
-		if v.CompareAndSwap(undecided, abandoned) {
+		if decided.CompareAndSwap(false, true) {
 			end.late = true
 		} else {
-			end = <-ended // sent right after the call claimed "in time"
+			end = <-ended // sent right after the call took the verdict
 		}
 	}
 
-	// A call that ended after its context expired overran: whether it
-	// returned at the very instant of the deadline or after, it is reported
-	// as abandoned, the same either way.
 	if end.late {
 		res.Abandoned = true
+		res.Outcome = OutcomeAbandoned
 		res.Elapsed = max(budget, 0)
 		res.Err = fmt.Errorf("lifecycle: Stop of service %q abandoned at its deadline (budget %v): %w",
 			s.name, budget, context.DeadlineExceeded)
-		m.logAttrs(slog.LevelError, "lifecycle: Stop abandoned at its deadline", func() []slog.Attr {
-			return []slog.Attr{slog.String("service", s.name), slog.Duration("budget", budget)}
-		})
-		if m.events != nil {
-			m.emit(Event{Kind: StopAbandoned, Service: s.name, Time: m.clock.Now(), Duration: budget})
-		}
+		m.postLog(slog.LevelError, "lifecycle: Stop abandoned at its deadline",
+			slog.String("service", s.name), slog.Duration("budget", budget))
+		m.post(Event{Kind: StopAbandoned, Service: s.name, Time: deadline, Duration: budget})
 		return res
 	}
 	res.Elapsed = m.clock.Since(called)
 	res.Outcome = end.outcome
 	if end.err != nil {
 		res.Err = fmt.Errorf("lifecycle: Stop of service %q: %w", s.name, end.err)
-		m.logStopFailure(s.name, end, "lifecycle: Stop failed")
+		e := end.ending
+		m.out.post(func() { m.logStopFailure(s.name, e, "lifecycle: Stop failed") })
 	}
-	if m.events != nil {
-		m.emit(Event{Kind: StopEnded, Service: s.name, Time: called.Add(res.Elapsed),
-			Outcome: end.outcome, Err: end.err, Panic: end.panic, Duration: res.Elapsed})
-	}
+	m.post(Event{Kind: StopEnded, Service: s.name, Time: called.Add(res.Elapsed),
+		Outcome: end.outcome, Err: end.err, Duration: res.Elapsed})
 	return res
 }
 
-// A verdict on one Stop call: undecided until the call ends in time or
-// the Manager gives up on it at the deadline, whichever happens first.
-type verdict = atomic.Int32
-
-const (
-	undecided int32 = iota
-	inTime
-	abandoned
-)
+// stopEnd is how one Stop call ended, as seen by its own goroutine.
+type stopEnd struct {
+	ending
+	late bool // the call ended at or after its deadline, or was abandoned
+}
 
 // callStop runs on its own goroutine, so that a Stopper that blocks,
 // panics or calls runtime.Goexit cannot hold up or take down the Manager.
 // ended has room for the one value sent, so an abandoned call still ends.
-func (m *Manager) callStop(ctx context.Context, s *service, ended chan<- stopEnd, v *verdict) {
-	var end stopEnd
-	returned := false
-	defer func() {
-		if !returned {
-			if v := recover(); v != nil {
-				end = stopEnd{outcome: OutcomePanic, panic: v,
-					err: &PanicError{Service: s.name, Value: v, Stack: debug.Stack()}}
-			} else {
-				end = stopEnd{outcome: OutcomeGoexit, err: ErrGoexit}
-			}
+//
+// A call is late if it ends at or after its deadline as read on the
+// Manager's Clock, whether or not its context says so yet: on a loaded
+// machine the context's timer is delivered late.
+func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, ended chan<- stopEnd, decided *atomic.Bool) {
+	finish := func(e ending) {
+		late := ctx.Err() != nil || !m.clock.Now().Before(deadline)
+		if !decided.CompareAndSwap(false, true) {
+			late = true // the Manager gave up on it first
 		}
-		end.late = ctx.Err() != nil || !v.CompareAndSwap(undecided, inTime)
-		ended <- end
+		ended <- stopEnd{e, late}
 		// The Manager has moved on from a late call: log how it ended.
-		if end.late && end.err != nil {
-			m.logStopFailure(s.name, end, "lifecycle: abandoned Stop failed after its deadline")
+		if late && e.err != nil {
+			m.logStopFailure(s.name, e, "lifecycle: abandoned Stop failed after its deadline")
 		}
-	}()
-	err := s.stopper.Stop(ctx)
-	returned = true
-	if err != nil {
-		end = stopEnd{outcome: OutcomeError, err: err}
+	}
+	finish(guard(s.name, func() ending { return stopEnding(s.stopper.Stop(ctx)) }, finish, false))
+}
+
+// post delivers e to the events function through the outbox.
+func (m *Manager) post(e Event) {
+	if m.events != nil {
+		m.out.post(func() { m.emit(e) })
 	}
 }
 
-func (m *Manager) logStopFailure(name string, end stopEnd, msg string) {
+// postLog logs through the outbox.
+func (m *Manager) postLog(level slog.Level, msg string, attrs ...slog.Attr) {
+	m.out.post(func() { m.logAttrs(level, msg, func() []slog.Attr { return attrs }) })
+}
+
+func (m *Manager) logStopFailure(name string, e ending, msg string) {
 	m.logAttrs(slog.LevelError, msg, func() []slog.Attr {
 		attrs := []slog.Attr{
 			slog.String("service", name),
-			slog.String("outcome", end.outcome.String()),
-			slog.String("error", errorText(end.err)),
+			slog.String("outcome", e.outcome.String()),
+			slog.String("error", errorText(e.err)),
 		}
-		if pe, ok := end.err.(*PanicError); ok {
+		if pe, ok := e.err.(*PanicError); ok {
 			attrs = append(attrs, slog.String("stack", string(pe.Stack)))
 		}
 		return attrs

@@ -445,8 +445,8 @@ func TestStop_ReportAndErr(t *testing.T) {
 			Start:   start,
 			End:     start.Add(11500 * time.Millisecond),
 			Stoppers: []lifecycle.StopResult{
-				{Service: "slow", Called: start, Deadline: start.Add(10 * time.Second), Elapsed: 10 * time.Second, Abandoned: true},
-				{Service: "cache", Called: start.Add(10 * time.Second), Deadline: start.Add(20 * time.Second), Elapsed: 500 * time.Millisecond},
+				{Service: "slow", Called: start, Deadline: start.Add(10 * time.Second), Elapsed: 10 * time.Second, Abandoned: true, Outcome: lifecycle.OutcomeAbandoned},
+				{Service: "cache", Called: start.Add(10 * time.Second), Deadline: start.Add(20 * time.Second), Elapsed: 500 * time.Millisecond, Outcome: lifecycle.OutcomeNil},
 				{Service: "db", Called: start.Add(10500 * time.Millisecond), Deadline: start.Add(20500 * time.Millisecond), Elapsed: time.Second, Outcome: lifecycle.OutcomeError},
 			},
 		}
