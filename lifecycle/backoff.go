@@ -28,6 +28,19 @@ func newBackoff(initial, maximum, reset time.Duration) *backoff {
 	return &backoff{initial, maximum, reset}
 }
 
+// next is the restart rule, as a pure function: given the delay kept from
+// the last failure and how long the attempt that just failed ran, it
+// returns the wait before the restart and the delay to keep for the next
+// failure. A run of at least reset starts the doubling again from initial;
+// the delay kept doubles, saturating, up to maximum. Jitter is applied to
+// the wait afterwards (see [jitter.apply]).
+func (b *backoff) next(delay, ran time.Duration) (wait, kept time.Duration) {
+	if ran >= b.reset {
+		delay = b.initial
+	}
+	return delay, min(double(delay), b.maximum)
+}
+
 // double returns 2*d, saturating at the largest Duration instead of
 // overflowing.
 func double(d time.Duration) time.Duration {
@@ -39,21 +52,23 @@ func double(d time.Duration) time.Duration {
 
 // jitter shortens restart delays by a random fraction; see [WithJitter].
 type jitter struct {
-	fraction float64
+	fraction float64 // in [0, 1)
 	rnd      func() float64
 }
 
-// apply returns a delay in [d*(1-fraction), d]. A draw outside [0, 1]
-// (or NaN) is clamped into it, so a faulty rnd can neither lengthen a
-// delay past the maximum nor turn it into a busy restart loop.
+// apply returns a wait in [d - cut, d], where cut = d*fraction truncated:
+// the draw is clamped into [0, 1] (NaN to 0), so whatever rnd returns, a
+// wait is at least (1-fraction)*d and restarts keep backing off
+// exponentially; a faulty rnd cannot make a busy loop.
 func (j *jitter) apply(d time.Duration) time.Duration {
-	if j == nil || j.fraction == 0 {
+	if j == nil || j.fraction == 0 || d <= 0 {
 		return d
 	}
 	r := j.rnd()
-	if !(r >= 0) {
+	if !(r >= 0) { // below 0, or NaN
 		r = 0
 	}
-	cut := time.Duration(float64(d) * j.fraction * min(r, 1))
-	return max(d-cut, 0)
+	most := time.Duration(float64(d) * j.fraction)
+	cut := min(time.Duration(float64(d)*j.fraction*min(r, 1)), most)
+	return d - max(cut, 0)
 }

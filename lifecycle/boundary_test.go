@@ -69,3 +69,22 @@ func TestWorkerJitter_ZeroMaxIsNoJitter(t *testing.T) {
 		}
 	})
 }
+
+func TestWorkerStartSpread_HugeDrawsClampToTheMaximum(t *testing.T) {
+	// float64(max)*r overflowed the Duration conversion for r = +Inf or
+	// 1e300: on amd64 the first tick came at once instead of at max.
+	for _, r := range []float64{math.Inf(1), 1e300, 2} {
+		synctest.Test(t, func(t *testing.T) {
+			clk := fakeclock.New(t, extEpoch)
+			tk := &tickLog{clk: clk}
+			w := lifecycle.NewWorker(10*time.Second, tk.tick,
+				lifecycle.WorkerClock(clk), lifecycle.WorkerStartSpread(2*time.Second, func() float64 { return r }))
+
+			driveWorker(clk, w, cancelOnClock(t, clk, 15*time.Second))
+
+			if want := tickSecs(2, 12); !slices.Equal(tk.starts, want) {
+				t.Errorf("rnd %v: tick starts %v; want %v", r, tk.starts, want)
+			}
+		})
+	}
+}

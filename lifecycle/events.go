@@ -36,12 +36,16 @@ const (
 	// moved on and left it running on its own goroutine. Duration is the
 	// budget it was given.
 	StopAbandoned
+
+	kindCount // one past the last kind: sizes kindNames
 )
 
-var kindNames = [...]string{"", "AttemptStarted", "AttemptEnded", "BackingOff", "StopCalled", "StopEnded", "StopAbandoned"}
+// kindNames is indexed by EventKind; its size follows the constants, and a
+// test fails if a name is missing.
+var kindNames = [kindCount]string{"", "AttemptStarted", "AttemptEnded", "BackingOff", "StopCalled", "StopEnded", "StopAbandoned"}
 
 func (k EventKind) String() string {
-	if k > 0 && int(k) < len(kindNames) {
+	if k > 0 && k < kindCount {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("EventKind(%d)", int(k))
@@ -50,19 +54,26 @@ func (k EventKind) String() string {
 // Outcome says how a call to Run or Stop ended.
 type Outcome int
 
-// The ways a Run or Stop call can end.
+// The ways a Run or Stop call can end. The zero value, OutcomeNone, is no
+// outcome at all, so a result nobody filled in never reads as a success.
 const (
-	OutcomeNil      Outcome = iota // returned nil
-	OutcomeError                   // returned a non-nil error
-	OutcomePanic                   // panicked; the value is in Event.Panic
-	OutcomeGoexit                  // called runtime.Goexit (as t.FailNow does)
-	OutcomeFinished                // returned an error matching ErrFinished
+	OutcomeNone      Outcome = iota // no outcome: the zero value
+	OutcomeNil                      // returned nil
+	OutcomeError                    // returned a non-nil error
+	OutcomePanic                    // panicked; Err is a *PanicError holding the value
+	OutcomeGoexit                   // called runtime.Goexit (as t.FailNow does)
+	OutcomeFinished                 // returned an error matching ErrFinished
+	OutcomeAbandoned                // Stop only: still running at its deadline, left behind
+
+	outcomeCount // one past the last outcome: sizes outcomeNames
 )
 
-var outcomeNames = [...]string{"nil", "error", "panic", "goexit", "finished"}
+// outcomeNames is indexed by Outcome; its size follows the constants, and a
+// test fails if a name is missing.
+var outcomeNames = [outcomeCount]string{"none", "nil", "error", "panic", "goexit", "finished", "abandoned"}
 
 func (o Outcome) String() string {
-	if o >= 0 && int(o) < len(outcomeNames) {
+	if o >= 0 && o < outcomeCount {
 		return outcomeNames[o]
 	}
 	return fmt.Sprintf("Outcome(%d)", int(o))
@@ -77,8 +88,9 @@ type Event struct {
 	Attempt int       // Run attempts only: 1 for the first call of Run, and so on
 
 	Outcome Outcome // AttemptEnded, StopEnded
-	Err     error   // AttemptEnded, StopEnded: what Run or Stop returned, or a *PanicError
-	Panic   any     // AttemptEnded, StopEnded with OutcomePanic: the value passed to panic
+	// Err is what Run or Stop returned (AttemptEnded, StopEnded), a
+	// *PanicError holding the value passed to panic, or ErrGoexit.
+	Err error
 
 	// Duration is how long the attempt ran (AttemptEnded), the restart delay
 	// (BackingOff), the Stopper's budget (StopCalled, StopAbandoned) or how

@@ -45,8 +45,12 @@ func (l *eventLog) lines(service string) []string {
 }
 
 func eventLine(e lifecycle.Event) string {
+	var panicked any
+	if pe := (*lifecycle.PanicError)(nil); errors.As(e.Err, &pe) {
+		panicked = pe.Value
+	}
 	return fmt.Sprintf("%v %s @%v #%d %v err=%v panic=%v d=%v canceled=%v",
-		e.Kind, e.Service, e.Time.Sub(extEpoch), e.Attempt, e.Outcome, e.Err, e.Panic, e.Duration, e.Canceled)
+		e.Kind, e.Service, e.Time.Sub(extEpoch), e.Attempt, e.Outcome, e.Err, panicked, e.Duration, e.Canceled)
 }
 
 // diffLines reports a mismatch between two renderings of events.
@@ -115,19 +119,19 @@ func TestEvents_EveryAttemptOutcome(t *testing.T) {
 
 		const panicErr = `lifecycle: service "svc" panicked: boom`
 		diffLines(t, "events", log.lines(""), []string{
-			"AttemptStarted svc @0s #1 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"AttemptStarted svc @0s #1 none err=<nil> panic=<nil> d=0s canceled=false",
 			"AttemptEnded svc @2s #1 error err=bad panic=<nil> d=2s canceled=false",
-			"BackingOff svc @2s #1 nil err=<nil> panic=<nil> d=1s canceled=false",
-			"AttemptStarted svc @3s #2 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"BackingOff svc @2s #1 none err=<nil> panic=<nil> d=1s canceled=false",
+			"AttemptStarted svc @3s #2 none err=<nil> panic=<nil> d=0s canceled=false",
 			"AttemptEnded svc @6s #2 nil err=<nil> panic=<nil> d=3s canceled=false",
-			"BackingOff svc @6s #2 nil err=<nil> panic=<nil> d=2s canceled=false",
-			"AttemptStarted svc @8s #3 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"BackingOff svc @6s #2 none err=<nil> panic=<nil> d=2s canceled=false",
+			"AttemptStarted svc @8s #3 none err=<nil> panic=<nil> d=0s canceled=false",
 			"AttemptEnded svc @8s #3 panic err=" + panicErr + " panic=boom d=0s canceled=false",
-			"BackingOff svc @8s #3 nil err=<nil> panic=<nil> d=4s canceled=false",
-			"AttemptStarted svc @12s #4 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"BackingOff svc @8s #3 none err=<nil> panic=<nil> d=4s canceled=false",
+			"AttemptStarted svc @12s #4 none err=<nil> panic=<nil> d=0s canceled=false",
 			"AttemptEnded svc @12s #4 goexit err=lifecycle: runtime.Goexit called panic=<nil> d=0s canceled=false",
-			"BackingOff svc @12s #4 nil err=<nil> panic=<nil> d=8s canceled=false",
-			"AttemptStarted svc @20s #5 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"BackingOff svc @12s #4 none err=<nil> panic=<nil> d=8s canceled=false",
+			"AttemptStarted svc @20s #5 none err=<nil> panic=<nil> d=0s canceled=false",
 			"AttemptEnded svc @21s #5 finished err=migrated: lifecycle: service finished panic=<nil> d=1s canceled=false",
 		})
 
@@ -169,13 +173,13 @@ func TestEvents_AttemptEndedAfterCancelIsCanceled(t *testing.T) {
 		}
 
 		for svc, want := range map[string][]string{
-			"honours": {"AttemptStarted honours @0s #1 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"honours": {"AttemptStarted honours @0s #1 none err=<nil> panic=<nil> d=0s canceled=false",
 				"AttemptEnded honours @5s #1 error err=context canceled panic=<nil> d=5s canceled=true"},
-			"panics": {"AttemptStarted panics @0s #1 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"panics": {"AttemptStarted panics @0s #1 none err=<nil> panic=<nil> d=0s canceled=false",
 				`AttemptEnded panics @5s #1 panic err=lifecycle: service "panics" panicked: late panic=late d=5s canceled=true`},
-			"finishes": {"AttemptStarted finishes @0s #1 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"finishes": {"AttemptStarted finishes @0s #1 none err=<nil> panic=<nil> d=0s canceled=false",
 				"AttemptEnded finishes @5s #1 finished err=lifecycle: service finished panic=<nil> d=5s canceled=true"},
-			"slow": {"AttemptStarted slow @0s #1 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"slow": {"AttemptStarted slow @0s #1 none err=<nil> panic=<nil> d=0s canceled=false",
 				"AttemptEnded slow @7s #1 nil err=<nil> panic=<nil> d=7s canceled=true"},
 		} {
 			diffLines(t, svc+" events", log.lines(svc), want)
@@ -238,15 +242,15 @@ func TestEvents_StopCalledEndedAndAbandoned(t *testing.T) {
 
 		// Budget 50s/5 = 10s each, called last registered first.
 		diffLines(t, "stop events", log.lines(""), []string{
-			"StopCalled api @0s #0 nil err=<nil> panic=<nil> d=10s canceled=false",
+			"StopCalled api @0s #0 none err=<nil> panic=<nil> d=10s canceled=false",
 			`StopEnded api @0s #0 panic err=lifecycle: service "api" panicked: stop boom panic=stop boom d=0s canceled=false`,
-			"StopCalled exits @0s #0 nil err=<nil> panic=<nil> d=10s canceled=false",
+			"StopCalled exits @0s #0 none err=<nil> panic=<nil> d=10s canceled=false",
 			"StopEnded exits @0s #0 goexit err=lifecycle: runtime.Goexit called panic=<nil> d=0s canceled=false",
-			"StopCalled queue @0s #0 nil err=<nil> panic=<nil> d=10s canceled=false",
-			"StopAbandoned queue @10s #0 nil err=<nil> panic=<nil> d=10s canceled=false",
-			"StopCalled cache @10s #0 nil err=<nil> panic=<nil> d=10s canceled=false",
+			"StopCalled queue @0s #0 none err=<nil> panic=<nil> d=10s canceled=false",
+			"StopAbandoned queue @10s #0 none err=<nil> panic=<nil> d=10s canceled=false",
+			"StopCalled cache @10s #0 none err=<nil> panic=<nil> d=10s canceled=false",
 			"StopEnded cache @12s #0 error err=flush failed panic=<nil> d=2s canceled=false",
-			"StopCalled db @12s #0 nil err=<nil> panic=<nil> d=10s canceled=false",
+			"StopCalled db @12s #0 none err=<nil> panic=<nil> d=10s canceled=false",
 			"StopEnded db @13s #0 nil err=<nil> panic=<nil> d=1s canceled=false",
 		})
 		if got := rep.End.Sub(extEpoch); got != 13*time.Second {
@@ -297,13 +301,16 @@ func TestEventKindAndOutcome_String(t *testing.T) {
 		{lifecycle.StopAbandoned, "StopAbandoned"},
 		{lifecycle.EventKind(0), "EventKind(0)"},
 		{lifecycle.StopAbandoned + 1, "EventKind(7)"},
+		{lifecycle.Outcome(0), "none"},
+		{lifecycle.OutcomeNone, "none"},
 		{lifecycle.OutcomeNil, "nil"},
 		{lifecycle.OutcomeError, "error"},
 		{lifecycle.OutcomePanic, "panic"},
 		{lifecycle.OutcomeGoexit, "goexit"},
 		{lifecycle.OutcomeFinished, "finished"},
 		{lifecycle.Outcome(-1), "Outcome(-1)"},
-		{lifecycle.OutcomeFinished + 1, "Outcome(5)"},
+		{lifecycle.OutcomeAbandoned, "abandoned"},
+		{lifecycle.OutcomeAbandoned + 1, "Outcome(7)"},
 	} {
 		if got := tc.v.String(); got != tc.want {
 			t.Errorf("%#v.String() = %q; want %q", tc.v, got, tc.want)
@@ -388,7 +395,7 @@ func TestErrFinished_RunWaitsForOthersAndForContext(t *testing.T) {
 			t.Errorf("Run returned at %v; want 1h0m1s", ended)
 		}
 		diffLines(t, "migrate events", log.lines("migrate"), []string{
-			"AttemptStarted migrate @0s #1 nil err=<nil> panic=<nil> d=0s canceled=false",
+			"AttemptStarted migrate @0s #1 none err=<nil> panic=<nil> d=0s canceled=false",
 			"AttemptEnded migrate @2s #1 finished err=3 tables: lifecycle: service finished panic=<nil> d=2s canceled=false",
 		})
 

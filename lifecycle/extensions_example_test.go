@@ -243,7 +243,7 @@ func ExampleErrFinished() {
 	<-done // Run returns only now, with ctx done and server returned
 	fmt.Println("migrations:", migrations, "Run returned at", clk.Since(exampleStart))
 	// Output:
-	// 0s AttemptStarted nil <nil>
+	// 0s AttemptStarted none <nil>
 	// 0s AttemptEnded finished schema at v7: lifecycle: service finished
 	// migrations: 1 Run returned at 1h0m0s
 }

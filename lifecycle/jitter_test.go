@@ -85,7 +85,7 @@ func TestJitter_ExactWithInjectedRnd(t *testing.T) {
 }
 
 func TestJitter_DelaysWithinBounds(t *testing.T) {
-	for _, f := range []float64{0.1, 0.3, 1} {
+	for _, f := range []float64{0.1, 0.3, 0.9} {
 		t.Run(fmt.Sprint(f), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				rnd := rand.New(rand.NewPCG(1, uint64(f*10))).Float64
@@ -115,18 +115,23 @@ func TestJitter_DelaysWithinBounds(t *testing.T) {
 	}
 }
 
-func TestJitter_FullFractionAndExtremeDraws(t *testing.T) {
+func TestJitter_LargestFractionAndExtremeDraws(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		// rnd 0 cuts nothing; with fraction 1 the largest draw cuts almost
-		// the whole delay.
-		_, delays := restartTimes(t, 10*time.Second, lifecycle.WithJitter(1, func() float64 { return 0 }))
+		// rnd 0 cuts nothing; the largest draw, or one past it, cuts at
+		// most fraction*d: every wait stays at least (1-fraction)*d.
+		_, delays := restartTimes(t, 10*time.Second, lifecycle.WithJitter(0.75, func() float64 { return 0 }))
 		if want := nominal(3); !slices.Equal(delays[:3], want) {
 			t.Errorf("delays with rnd 0: %v; want %v", delays[:3], want)
 		}
-		top := math.Nextafter(1, 0)
-		_, delays = restartTimes(t, 10*time.Nanosecond, lifecycle.WithJitter(1, func() float64 { return top }))
-		if delays[0] < 0 || delays[0] > time.Nanosecond {
-			t.Errorf("first delay with fraction 1 and rnd just below 1: %v; want at most 1ns", delays[0])
+		for _, r := range []float64{math.Nextafter(1, 0), 1, 2, math.Inf(1)} {
+			_, delays = restartTimes(t, 10*time.Second, lifecycle.WithJitter(0.75, func() float64 { return r }))
+			for i, d := range nominal(3) {
+				// A quarter of d, or a nanosecond more where the cut rounds
+				// down.
+				if got := delays[i]; got < d/4 || got > d/4+1 {
+					t.Errorf("rnd %v: delay %d = %v; want %v, a quarter of %v", r, i, got, d/4, d)
+				}
+			}
 		}
 	})
 }
@@ -135,7 +140,7 @@ func TestJitter_RndOutOfRangeStaysWithinBounds(t *testing.T) {
 	// WithJitter promises delays in [d*(1-fraction), d], so the maximum
 	// stays an upper bound; a source that strays from [0, 1) must not
 	// break that.
-	for _, r := range []float64{-1, 2, math.NaN(), math.Inf(1)} {
+	for _, r := range []float64{-1, 2, math.NaN(), math.Inf(1), math.Inf(-1)} {
 		t.Run(fmt.Sprint(r), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				_, delays := restartTimes(t, 100*time.Second, lifecycle.WithJitter(0.5, func() float64 { return r }))
@@ -161,7 +166,7 @@ func TestWithJitter_NilRndUsesGlobalSource(t *testing.T) {
 }
 
 func TestWithJitter_InvalidFractionPanics(t *testing.T) {
-	for _, f := range []float64{-0.01, 1.01, math.NaN(), math.Inf(1), math.Inf(-1)} {
+	for _, f := range []float64{-0.01, 1, 1.01, math.NaN(), math.Inf(1), math.Inf(-1)} {
 		t.Run(fmt.Sprint(f), func(t *testing.T) {
 			defer func() {
 				if msg, _ := recover().(string); !strings.HasPrefix(msg, "lifecycle: ") {
@@ -171,7 +176,7 @@ func TestWithJitter_InvalidFractionPanics(t *testing.T) {
 			lifecycle.WithJitter(f, nil)
 		})
 	}
-	for _, f := range []float64{0, 1} {
+	for _, f := range []float64{0, math.Nextafter(1, 0)} {
 		lifecycle.WithJitter(f, nil) // the bounds are valid: no panic
 	}
 }

@@ -57,8 +57,10 @@ type Manager struct {
 	reporters []*service // the services that implement HealthReporter
 	running   bool       // Run was called: registration is closed
 
+	out outbox // delivers shutdown's log lines and events off its path
+
 	stopMu   sync.Mutex // guards stopping
-	stopping *stopRun   // the first Stop call, once made
+	stopping *stopRun   // the first Stop or Shutdown call, once made
 }
 
 // NewManager returns a Manager with the production defaults (backoff 1s
@@ -153,33 +155,4 @@ func (m *Manager) log() *slog.Logger {
 		return m.logger
 	}
 	return slog.Default()
-}
-
-// logAttrs logs msg with attrs at level, building nothing when the level is
-// disabled.
-func (m *Manager) logAttrs(level slog.Level, msg string, attrs func() []slog.Attr) {
-	l := m.log()
-	ctx := context.Background()
-	if !l.Enabled(ctx, level) {
-		return
-	}
-	l.LogAttrs(ctx, level, msg, attrs()...)
-}
-
-// errorText is err.Error(), safe against an Error method that panics (as a
-// typed nil pointer's may): a log line must not take the Manager down.
-func errorText(err error) (text string) {
-	defer func() {
-		if v := recover(); v != nil {
-			text = fmt.Sprintf("%T (its Error method panicked: %v)", err, v)
-		}
-	}()
-	return err.Error()
-}
-
-// emit sends e to the events function, if any.
-func (m *Manager) emit(e Event) {
-	if m.events != nil {
-		m.events(e)
-	}
 }

@@ -2,18 +2,20 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"log/slog"
-	"runtime/debug"
 	"sync"
 	"time"
 )
 
 // Run runs every registered service until ctx is done, restarting each one
 // that fails, and returns once ctx is done and every Runner has returned.
-// Services are started in registration order; none is started, or
-// restarted, once ctx is done, so a ctx already done at the call starts
-// nothing.
+//
+// Run starts one goroutine per service, in registration order; which Runner
+// is first called first is up to the scheduler. Every call of a Runner is
+// made after a check that found ctx live, and once a service's goroutine has
+// seen ctx done it starts nothing more: a ctx already done at the call
+// starts nothing, and a call whose check came just before cancel() may
+// begin while cancel() returns, with a ctx that is already done.
 //
 // A Runner's failure (an error, a nil return, a panic or runtime.Goexit while
 // ctx is live) is logged with the service name and the service is restarted
@@ -33,22 +35,16 @@ func (m *Manager) Run(ctx context.Context) {
 	services := m.services
 	m.mu.Unlock()
 
-	// Start one supervise loop per service, in registration order. A loop
-	// started later can be scheduled sooner, so each first waits for the
-	// one before it to reach its first call of Run: the Runners are first
-	// called in registration order whatever the scheduler does.
+	// Start one supervise loop per service, in registration order.
 	var wg sync.WaitGroup
 	initial := m.backoff.Load().initial
-	var prev *sync.Mutex
 	for _, s := range services {
-		if ctx.Err() != nil {
+		if isDone(ctx) {
 			break
 		}
 		wg.Add(1)
-		sv := &supervisor{m: m, s: s, ctx: ctx, wg: &wg, delay: initial, after: prev}
-		sv.turn.Lock() // until this loop reaches its first call
-		prev = &sv.turn
-		go sv.first()
+		sv := &supervisor{m: m, s: s, ctx: ctx, wg: &wg, delay: initial}
+		go sv.loop(nil)
 	}
 
 	// Wait for every Runner to return, and for ctx: services that finished
@@ -58,13 +54,11 @@ func (m *Manager) Run(ctx context.Context) {
 }
 
 // supervisor is the state of one service's supervise loop. Only the loop's
-// goroutine touches it (after a Goexit, the goroutine that resumes the
-// loop), except turn, which the next service's loop locks to wait its turn.
+// goroutine touches it (after a Goexit, the goroutine that carries the
+// loop on).
 type supervisor struct {
 	m       *Manager
 	s       *service
-	turn    sync.Mutex  // held until the loop reaches its first call of Run
-	after   *sync.Mutex // the previous service's turn, nil for the first
 	ctx     context.Context
 	wg      *sync.WaitGroup // Done once, when the loop ends
 	attempt int             // attempts started so far
@@ -72,142 +66,88 @@ type supervisor struct {
 	start   time.Time       // when the current attempt started
 }
 
-// result is how one call of Run ended.
-type result struct {
-	outcome Outcome
-	err     error
-	panic   any
-	resumed bool // the loop goes on in another goroutine (runtime.Goexit)
-}
-
-// loop is the recipe of SPEC §2: run, and after each failure wait and run
-// again, until ctx is done.
-func (sv *supervisor) loop() {
-	for sv.ctx.Err() == nil {
-		r := sv.runOnce()
-		if r.resumed {
-			return // another goroutine carries the loop on
+// loop is the recipe of supervision (docs/contract.md, C2): run, and after
+// each failure wait and run again, until ctx is done. If a Runner calls
+// runtime.Goexit, its goroutine cannot be saved: the loop goes on in a new
+// goroutine, given the attempt's ending as after. Either way, the loop ends
+// here, once.
+func (sv *supervisor) loop(after *ending) {
+	for {
+		var e ending
+		if after != nil {
+			e, after = *after, nil
+		} else {
+			if isDone(sv.ctx) {
+				break
+			}
+			e = sv.runOnce()
 		}
-		if !sv.afterAttempt(r) {
+		if !sv.afterAttempt(e) {
 			break
 		}
 	}
 	sv.wg.Done()
 }
 
-// first waits for the previous service to reach its first call of Run,
-// passes the turn on, and runs the loop.
-func (sv *supervisor) first() {
-	if sv.after != nil {
-		sv.after.Lock()
-	}
-	sv.turn.Unlock()
-	sv.loop()
-}
-
-// runOnce calls Run once, turning a panic into a result. If Run calls
-// runtime.Goexit, this goroutine cannot be saved: the deferred function
-// carries the loop on in a new goroutine, and runOnce does not return.
-func (sv *supervisor) runOnce() (r result) {
+// runOnce calls Run once and returns how it ended. If Run calls
+// runtime.Goexit, runOnce does not return: a new goroutine carries the loop
+// on.
+func (sv *supervisor) runOnce() ending {
 	m := sv.m
 	sv.attempt++
 	sv.start = m.clock.Now()
 	if m.events != nil {
 		m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
 	}
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		if v := recover(); v != nil {
-			r = result{outcome: OutcomePanic, panic: v,
-				err: &PanicError{Service: sv.s.name, Value: v, Stack: debug.Stack()}}
-			return
-		}
-		// runtime.Goexit is unwinding this goroutine. (Or, with
-		// GODEBUG=panicnil=1, a recovered panic(nil): then this goroutine
-		// returns and leaves the loop to the new one.)
-		r = result{outcome: OutcomeGoexit, err: ErrGoexit, resumed: true}
-		go sv.resume(r)
-	}()
-	err := sv.s.runner.Run(sv.ctx)
-	// Classify before counting the call as returned: an error whose methods
-	// panic (a typed nil pointer, say) is then contained like a panic in Run.
-	r = classify(err)
-	returned = true
-	return r
+	return guard(sv.s.name, sv.call, sv.goexited, false)
 }
 
-func classify(err error) result {
-	switch {
-	case err == nil:
-		return result{outcome: OutcomeNil}
-	case errors.Is(err, ErrFinished):
-		return result{outcome: OutcomeFinished, err: err}
-	default:
-		return result{outcome: OutcomeError, err: err}
-	}
-}
+func (sv *supervisor) call() ending { return runEnding(sv.s.runner.Run(sv.ctx)) }
 
-// resume carries the loop on after a Runner called runtime.Goexit.
-func (sv *supervisor) resume(r result) {
-	r.resumed = false
-	if sv.afterAttempt(r) {
-		sv.loop()
-		return
-	}
-	sv.wg.Done()
-}
+func (sv *supervisor) goexited(e ending) { go sv.loop(&e) }
 
 // afterAttempt handles the end of an attempt: it reports true if the service
 // is to be run again, after waiting out the restart delay.
-func (sv *supervisor) afterAttempt(r result) bool {
+func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
 	ran := m.clock.Since(sv.start)
 	canceled := isDone(sv.ctx)
 	if m.events != nil {
 		m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: sv.start.Add(ran), Attempt: sv.attempt,
-			Outcome: r.outcome, Err: r.err, Panic: r.panic, Duration: ran, Canceled: canceled})
+			Outcome: e.outcome, Err: e.err, Duration: ran, Canceled: canceled})
 	}
 
 	// A Runner that ends once ctx is done has done its job, whatever it
 	// returned; but a panic or Goexit is a bug worth a log line.
 	if canceled {
-		if r.outcome == OutcomePanic || r.outcome == OutcomeGoexit {
-			sv.logFailure(r, ran, "lifecycle: service failed during shutdown", 0)
+		if e.outcome == OutcomePanic || e.outcome == OutcomeGoexit {
+			sv.logFailure(e, ran, "lifecycle: service failed during shutdown", 0)
 		}
 		return false
 	}
-	if r.outcome == OutcomeFinished {
+	if e.outcome == OutcomeFinished {
 		m.logAttrs(slog.LevelInfo, "lifecycle: service finished", func() []slog.Attr {
 			return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt), slog.Duration("ran", ran)}
 		})
 		return false
 	}
 
-	// A run of at least reset starts the doubling again. The setting is
-	// read once per restart, so a SetBackoff made meanwhile applies from
-	// here on: to the reset, and to the doubling after the wait.
-	b := m.backoff.Load()
-	if ran >= b.reset {
-		sv.delay = b.initial
-	}
-	delay := m.jitter.apply(sv.delay)
-	sv.logFailure(r, ran, "lifecycle: service failed; restarting", delay)
+	// The setting is read once per failure, so a SetBackoff made meanwhile
+	// applies from here on: to the reset, and to the doubling.
+	wait, kept := m.backoff.Load().next(sv.delay, ran)
+	wait = m.jitter.apply(wait)
+	sv.logFailure(e, ran, "lifecycle: service failed; restarting", wait)
 	if m.events != nil {
-		m.emit(Event{Kind: BackingOff, Service: sv.s.name, Time: m.clock.Now(), Attempt: sv.attempt, Duration: delay})
+		m.emit(Event{Kind: BackingOff, Service: sv.s.name, Time: m.clock.Now(), Attempt: sv.attempt, Duration: wait})
 	}
-
-	// Wait, then double the delay for next time, up to maximum.
-	if !sleep(sv.ctx, m.clock, delay) {
+	if !sleep(sv.ctx, m.clock, wait) {
 		return false
 	}
-	sv.delay = min(double(sv.delay), b.maximum)
+	sv.delay = kept
 	return true
 }
 
-func (sv *supervisor) logFailure(r result, ran time.Duration, msg string, delay time.Duration) {
+func (sv *supervisor) logFailure(r ending, ran time.Duration, msg string, delay time.Duration) {
 	sv.m.logAttrs(slog.LevelError, msg, func() []slog.Attr {
 		attrs := []slog.Attr{
 			slog.String("service", sv.s.name),

@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -15,7 +14,7 @@ import (
 //
 // # Schedule
 //
-// Run ticks at once (or after the first-tick jitter of [WorkerJitter]) and
+// Run ticks at once (or after the first-tick spread of [WorkerStartSpread]) and
 // then on a grid: the k-th tick is due at first + k*interval, where first is
 // when the first tick started. A tick that outlasts the interval does not
 // make ticks pile up: the ticks whose time passed while it ran are skipped,
@@ -34,7 +33,7 @@ import (
 // recorded as a failure and then left to unwind: the panic reaches the
 // Manager, which logs it with its stack and restarts the worker with
 // backoff. A restarted worker starts a new schedule (first tick at once,
-// after jitter) and keeps its health.
+// after its start spread) and keeps its health.
 //
 // Run returns ctx.Err() once ctx is done, at once if it is waiting for a
 // tick, or as soon as the running tick returns. The function must honour
@@ -46,7 +45,7 @@ type Worker struct {
 	interval  time.Duration
 	fn        func(context.Context) error
 	clock     Clock
-	jitterMax time.Duration
+	spread time.Duration
 	rnd       func() float64
 	tracker   Tracker
 }
@@ -64,22 +63,25 @@ func WorkerClock(c Clock) WorkerOption {
 	return func(w *Worker) { w.clock = c }
 }
 
-// WorkerJitter delays the first tick of every call of Run by
+// WorkerStartSpread delays the first tick of every call of Run by
 // time.Duration(float64(maxDelay) * rnd()), a delay in [0, maxDelay] that
 // spreads out a fleet of workers started together; later ticks keep the
 // interval from that first one. rnd must return values in [0, 1)
 // (out-of-range values are clamped) and be safe for concurrent use if the
 // Worker is run concurrently; nil uses the math/rand/v2 global source.
-// Inject a fixed or seeded rnd to keep tests exact. WorkerJitter panics if
+// Inject a fixed or seeded rnd to keep tests exact. WorkerStartSpread panics if
 // maxDelay < 0. Without it, the first tick is immediate.
-func WorkerJitter(maxDelay time.Duration, rnd func() float64) WorkerOption {
+//
+// It is not [WithJitter], which shortens restart delays by a fraction:
+// this spreads first ticks over a span of time.
+func WorkerStartSpread(maxDelay time.Duration, rnd func() float64) WorkerOption {
 	if maxDelay < 0 {
-		panic(fmt.Sprintf("lifecycle: WorkerJitter(%v): maxDelay must not be negative", maxDelay))
+		panic(fmt.Sprintf("lifecycle: WorkerStartSpread(%v): maxDelay must not be negative", maxDelay))
 	}
 	if rnd == nil {
 		rnd = rand.Float64
 	}
-	return func(w *Worker) { w.jitterMax, w.rnd = maxDelay, rnd }
+	return func(w *Worker) { w.spread, w.rnd = maxDelay, rnd }
 }
 
 // NewWorker returns a Worker that calls fn every interval, on the real clock
@@ -112,7 +114,7 @@ func (w *Worker) Health() WorkerHealth { return w.tracker.Health() }
 // ctx.Err(). It returns early only with an error matching [ErrFinished]
 // from the function. It implements [Runner].
 func (w *Worker) Run(ctx context.Context) error {
-	// Wait out the first-tick jitter; the grid starts where it ends.
+	// Wait out the first-tick spread; the grid starts where it ends.
 	if !sleep(ctx, w.clock, w.firstDelay()) {
 		return ctx.Err()
 	}
@@ -138,44 +140,53 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
-// firstDelay is the first-tick jitter: max*rnd(), clamped to [0, max].
+// firstDelay is the first-tick spread: max*r, with rnd's draw r clamped
+// into [0, 1] (NaN to 0) before it is scaled, so that no draw can overflow
+// the conversion to a Duration.
 func (w *Worker) firstDelay() time.Duration {
-	if w.jitterMax == 0 {
+	if w.spread == 0 {
 		return 0
 	}
-	d := time.Duration(float64(w.jitterMax) * w.rnd())
-	return min(max(d, 0), w.jitterMax)
+	r := w.rnd()
+	if !(r >= 0) {
+		r = 0
+	}
+	return min(time.Duration(float64(w.spread)*min(r, 1)), w.spread)
 }
 
 // tick calls fn once and records its outcome. It returns ctx.Err() if ctx
 // is done when fn returns, the error matching ErrFinished if fn returned
-// one, and nil otherwise.
+// one, and nil otherwise. A panic or Goexit is recorded as a failure and
+// left to unwind, with its value and stack as they were.
 func (w *Worker) tick(ctx context.Context) error {
-	// A panic or Goexit is recorded, then left to unwind to the Manager.
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		if v := recover(); v != nil {
-			w.tracker.Failure(fmt.Errorf("lifecycle: tick panicked: %v", v))
-			panic(v)
-		}
-		w.tracker.Failure(ErrGoexit)
-	}()
-	err := w.fn(ctx)
-	returned = true
-
+	e := guard("", func() ending { return runEnding(w.fn(ctx)) }, w.failed, true)
 	switch {
-	case err == nil:
+	case e.outcome == OutcomeNil:
 		w.tracker.Success()
 	case ctx.Err() != nil:
 		// Not a failure of the tick: shutdown cut it short.
-	case errors.Is(err, ErrFinished):
+	case e.outcome == OutcomeFinished:
 		w.tracker.Success()
-		return err
+		return e.err
 	default:
-		w.tracker.Failure(err)
+		w.tracker.Failure(e.err)
 	}
 	return ctx.Err()
+}
+
+// failed records a tick that panicked or called runtime.Goexit.
+func (w *Worker) failed(e ending) {
+	if pe, ok := e.err.(*PanicError); ok {
+		w.tracker.Failure(fmt.Errorf("lifecycle: tick panicked: %v", pe.Value))
+		return
+	}
+	w.tracker.Failure(e.err)
+}
+
+// WorkerJitter is the old name of [WorkerStartSpread].
+//
+// Deprecated: use WorkerStartSpread; "jitter" is [WithJitter]'s word for
+// shortening restart delays.
+func WorkerJitter(maxDelay time.Duration, rnd func() float64) WorkerOption {
+	return WorkerStartSpread(maxDelay, rnd)
 }
