@@ -80,7 +80,7 @@ type result struct {
 	resumed bool // the loop goes on in another goroutine (runtime.Goexit)
 }
 
-// loop is the recipe of SPEC §2: run, and after each failure wait and run
+// loop is the recipe of docs/contract.md, C2.1–C2.6: run, and after each failure wait and run
 // again, until ctx is done.
 func (sv *supervisor) loop() {
 	for sv.ctx.Err() == nil {

@@ -18,8 +18,8 @@ type Expectation struct {
 // forever stands for "never cancelled" in dry runs of the model.
 const forever = time.Duration(math.MaxInt64)
 
-// Model is the independent model of SPEC.md: a pure function of the
-// schedule, written from the spec's text, sharing no code with package
+// Model is the independent model of docs/contract.md: a pure function of the
+// schedule, written from the contract's text, sharing no code with package
 // lifecycle.
 func Model(s Schedule) Expectation {
 	var exp Expectation
