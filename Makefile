@@ -1,22 +1,30 @@
-# Everyday targets. Everything runs on virtual time: no target sleeps on the
-# real clock, so `make test` takes seconds.
+# Every target and every setting of the build, in one place: .ci/run and
+# .github/workflows/ci.yml call these targets and set nothing of their own.
+# Everything runs on virtual time: no target sleeps on the real clock.
 
-GO            ?= go
-CHECKS        ?= 10000
-FUZZTIME      ?= 30s
-BENCHTIME     ?= 1s
-BENCHCOUNT    ?= 5
-STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
-GREMLINS      ?= github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
-GOBIN         := $(shell $(GO) env GOPATH)/bin
+GO          ?= go
+CHECKS      ?= 10000
+FUZZTIME    ?= 30s
+BENCHTIME   ?= 1s
+BENCHCOUNT  ?= 5
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GREMLINS    ?= github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 
-.PHONY: all test sim fuzz bench lint cover mutants gremlins tools
+.PHONY: all ci deps test sim fuzz bench lint cover mutants gremlins
 
 all: lint test sim
 
-## test: vet, then every test with the race detector (the README's test command).
+## ci: what CI runs: lint, the test suite, the simulation, a short fuzz.
+ci: deps lint test sim fuzz
+
+## deps: download the modules and check them against go.sum.
+deps:
+	$(GO) version
+	$(GO) mod download
+	$(GO) mod verify
+
+## test: every test with the race detector (the README's test command).
 test:
-	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
 ## sim: the main job: CHECKS random schedules against the model, then a summary.

@@ -2,20 +2,63 @@ package lifecycle_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
-	"github.com/lifecyclesim/lifecycle/internal/fakeclock"
+	"github.com/benbjohnson/clock"
+
 	"github.com/lifecyclesim/lifecycle/lifecycle"
 )
 
-// These examples run on a fake clock (see exampleClock), so their output is
-// exact. A program uses the real clock: it leaves out WithClock.
+// These examples run on github.com/benbjohnson/clock's mock clock, so their
+// output is exact and they take no real time to wait. A program uses the
+// real clock: it leaves out WithClock and WorkerClock.
+
+// exampleStart is virtual 0 in the examples.
+var exampleStart = time.Date(2031, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// waitClock is a mock clock that reports every wait made on it through
+// After (the Manager's restart delays, a Worker's ticks), so that a test
+// moves time only once the waiter is parked. Moving time before that would
+// leave the timer to be armed after the move, and it would never fire.
+type waitClock struct {
+	*clock.Mock
+	waits chan time.Duration
+}
+
+func newWaitClock() *waitClock {
+	c := &waitClock{clock.NewMock(), make(chan time.Duration, 100)}
+	c.Set(exampleStart)
+	return c
+}
+
+func (c *waitClock) After(d time.Duration) <-chan time.Time {
+	ch := c.Mock.After(d)
+	c.waits <- d
+	return ch
+}
+
+// next waits for the next wait on the clock and moves time to its end.
+func (c *waitClock) next() { c.Add(<-c.waits) }
+
+// runnerFunc adapts a function to [lifecycle.Runner].
+type runnerFunc func(ctx context.Context) error
+
+func (f runnerFunc) Run(ctx context.Context) error { return f(ctx) }
+
+// stopperFunc is a service that runs until cancelled and whose Stop method
+// is the function.
+type stopperFunc func(ctx context.Context) error
+
+func (stopperFunc) Run(ctx context.Context) error    { <-ctx.Done(); return nil }
+func (f stopperFunc) Stop(ctx context.Context) error { return f(ctx) }
 
 func ExampleManager() {
-	clk := newExampleClock()
+	clk := newWaitClock()
 	m := lifecycle.NewManager(lifecycle.WithClock(clk),
 		lifecycle.WithLogger(slog.New(slog.DiscardHandler)))
 
@@ -67,7 +110,7 @@ func (s exampleStopper) Stop(ctx context.Context) error {
 }
 
 func ExampleManager_Register() {
-	clk := fakeclock.New(nil, exampleStart)
+	clk := newWaitClock()
 	m := lifecycle.NewManager(lifecycle.WithClock(clk))
 	m.Register("db", exampleStopper{"db", clk})
 	m.Register("cache", exampleStopper{"cache", clk})
@@ -93,7 +136,7 @@ func ExampleManager_Register() {
 }
 
 func ExampleManager_Health() {
-	clk := fakeclock.New(nil, exampleStart)
+	clk := newWaitClock()
 	db := &examplePoller{Tracker: lifecycle.Tracker{Clock: clk}}
 	cache := &examplePoller{Tracker: lifecycle.Tracker{Clock: clk}}
 	m := lifecycle.NewManager(lifecycle.WithClock(clk))
@@ -105,14 +148,15 @@ func ExampleManager_Health() {
 	m.Register("cache", cache)
 
 	db.Failure(errors.New("connection refused"))
-	clk.Advance(time.Minute)
+	clk.Add(time.Minute)
 	db.Failure(errors.New("connection refused"))
 	cache.Success()
 
 	for _, h := range m.Health() {
 		fmt.Printf("%s: %d consecutive failures\n", h.Name, h.ConsecutiveFailures)
 	}
-	printJSON(m.Health()) // times that are still zero are left out
+	// Times that are still zero are left out.
+	json.NewEncoder(os.Stdout).Encode(m.Health())
 	// Output:
 	// db: 2 consecutive failures
 	// cache: 0 consecutive failures
@@ -120,7 +164,7 @@ func ExampleManager_Health() {
 }
 
 func ExampleManager_SetBackoff() {
-	clk := newExampleClock()
+	clk := newWaitClock()
 	m := lifecycle.NewManager(lifecycle.WithClock(clk),
 		lifecycle.WithLogger(slog.New(slog.DiscardHandler)))
 	// Wait 100ms before the first restart, doubling up to 1s; a run of a
@@ -153,7 +197,7 @@ func ExampleManager_SetBackoff() {
 func ExampleWithClock() {
 	// With a fake clock the default backoff (1s doubling to 30s) plays out
 	// in no real time.
-	clk := newExampleClock()
+	clk := newWaitClock()
 	m := lifecycle.NewManager(lifecycle.WithClock(clk),
 		lifecycle.WithLogger(slog.New(slog.DiscardHandler)))
 	var starts []time.Duration
@@ -177,14 +221,14 @@ func ExampleWithClock() {
 }
 
 func ExampleManager_Shutdown() {
-	clk := fakeclock.New(nil, exampleStart)
+	clk := newWaitClock()
 	m := lifecycle.NewManager(lifecycle.WithClock(clk),
 		lifecycle.WithLogger(slog.New(slog.DiscardHandler)))
-	m.Register("db", stopFunc(func(ctx context.Context) error {
+	m.Register("db", stopperFunc(func(ctx context.Context) error {
 		return errors.New("flush: disk full")
 	}))
 	called := make(chan struct{})
-	m.Register("queue", stopFunc(func(ctx context.Context) error {
+	m.Register("queue", stopperFunc(func(ctx context.Context) error {
 		close(called)
 		<-ctx.Done() // drains until its deadline
 		return nil
@@ -193,7 +237,7 @@ func ExampleManager_Shutdown() {
 	done := make(chan lifecycle.StopReport)
 	go func() { done <- m.Shutdown(6 * time.Second) }()
 	<-called
-	clk.Advance(3 * time.Second) // queue's share of the budget runs out
+	clk.Add(3 * time.Second) // queue's share of the budget runs out
 	rep := <-done
 
 	for _, r := range rep.Stoppers {

@@ -14,50 +14,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/lifecyclesim/lifecycle/internal/fakeclock"
 	"github.com/lifecyclesim/lifecycle/lifecycle"
 )
 
-// The examples run on a fake clock, so their output is exact. A program
-// uses the real clock: leave out WithClock and WorkerClock.
-
-// exampleStart is virtual 0 in the examples.
-var exampleStart = time.Date(2031, 6, 1, 12, 0, 0, 0, time.UTC)
-
-// exampleClock is a fake clock that reports every wait made on it through
-// NewTimer (the Manager's restart delays, a Worker's ticks), so that an
-// example moves time only once the waiter is parked.
-type exampleClock struct {
-	*fakeclock.Clock
-	waits chan time.Duration
-}
-
-func newExampleClock() *exampleClock {
-	return &exampleClock{fakeclock.New(nil, exampleStart), make(chan time.Duration, 100)}
-}
-
-func (c *exampleClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
-	ch, stop := c.Clock.NewTimer(d)
-	c.waits <- d
-	return ch, stop
-}
-
-// next waits for the next wait on the clock and moves time to its end.
-func (c *exampleClock) next() { c.Advance(<-c.waits) }
-
-// printJSON prints v as JSON on one line.
-func printJSON(v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println(string(b))
-}
-
-// runnerFunc adapts a function to [lifecycle.Runner].
-type runnerFunc func(ctx context.Context) error
-
-func (f runnerFunc) Run(ctx context.Context) error { return f(ctx) }
+// The examples run on a mock clock (waitClock, in example_test.go), so their
+// output is exact. A program uses the real clock: leave out WithClock and
+// WorkerClock.
 
 // examplePoller is a service that keeps its health in an embedded Tracker.
 type examplePoller struct {
@@ -70,20 +32,20 @@ func (p *examplePoller) Run(ctx context.Context) error {
 }
 
 func ExampleTracker() {
-	clk := fakeclock.New(nil, exampleStart)
+	clk := newWaitClock()
 	p := &examplePoller{Tracker: lifecycle.Tracker{Clock: clk}}
 	m := lifecycle.NewManager(lifecycle.WithClock(clk))
 	m.Register("poller", p)
-	printJSON(m.Health()) // nothing happened yet: no times
+	json.NewEncoder(os.Stdout).Encode(m.Health()) // nothing happened yet: no times
 
 	p.Record(errors.New("dial tcp: connection refused"))
-	clk.Advance(time.Minute)
+	clk.Add(time.Minute)
 	p.Record(errors.New("i/o timeout"))
-	printJSON(m.Health())
+	json.NewEncoder(os.Stdout).Encode(m.Health())
 
-	clk.Advance(time.Minute)
+	clk.Add(time.Minute)
 	p.Record(nil)
-	printJSON(m.Health())
+	json.NewEncoder(os.Stdout).Encode(m.Health())
 	// Output:
 	// [{"name":"poller","consecutive_failures":0}]
 	// [{"name":"poller","last_failure":"2031-06-01T12:01:00Z","last_error":"i/o timeout","consecutive_failures":2}]
@@ -91,7 +53,7 @@ func ExampleTracker() {
 }
 
 func ExampleNewWorker() {
-	clk := newExampleClock()
+	clk := newWaitClock()
 	n := 0
 	w := lifecycle.NewWorker(time.Minute, func(ctx context.Context) error {
 		n++
@@ -110,7 +72,7 @@ func ExampleNewWorker() {
 	<-clk.waits // the worker waits for 12:03
 	cancel()
 	fmt.Println("Run:", <-done)
-	printJSON(w.Health()) // registered with a Manager, name is filled in
+	json.NewEncoder(os.Stdout).Encode(w.Health()) // registered with a Manager, name is filled in
 	// Output:
 	// tick 1 at 12:00:00
 	// tick 2 at 12:01:00
@@ -120,7 +82,7 @@ func ExampleNewWorker() {
 }
 
 func ExampleHealthHandler() {
-	clk := fakeclock.New(nil, exampleStart)
+	clk := newWaitClock()
 	p := &examplePoller{Tracker: lifecycle.Tracker{Clock: clk}}
 	m := lifecycle.NewManager(lifecycle.WithClock(clk))
 	m.Register("poller", p)
@@ -169,7 +131,8 @@ func (f *exampleFetcher) Run(ctx context.Context) error {
 func (f *exampleFetcher) Stop(ctx context.Context) error { return nil }
 
 func ExampleWithEvents() {
-	clk := newExampleClock()
+	clk := newWaitClock()
+	stopped := make(chan struct{}) // closed by the last event
 	m := lifecycle.NewManager(
 		lifecycle.WithClock(clk),
 		lifecycle.WithLogger(slog.New(slog.DiscardHandler)),
@@ -189,6 +152,9 @@ func ExampleWithEvents() {
 				fmt.Printf(" outcome=%v took=%v", e.Outcome, e.Duration)
 			}
 			fmt.Println()
+			if e.Kind == lifecycle.StopEnded {
+				close(stopped)
+			}
 		}),
 	)
 	f := &exampleFetcher{running: make(chan struct{})}
@@ -202,6 +168,7 @@ func ExampleWithEvents() {
 	cancel()
 	<-done
 	m.Stop(10 * time.Second)
+	<-stopped // shutdown's events may arrive after Stop returns
 	// Output:
 	// 0s   AttemptStarted fetcher attempt=1
 	// 0s   AttemptEnded   fetcher outcome=error err="timeout" ran=0s canceled=false
@@ -213,13 +180,16 @@ func ExampleWithEvents() {
 }
 
 func ExampleErrFinished() {
-	clk := newExampleClock()
+	clk := newWaitClock()
 	finished := make(chan struct{})
 	quiet := lifecycle.WithLogger(slog.New(slog.DiscardHandler))
 	m := lifecycle.NewManager(lifecycle.WithClock(clk), quiet, lifecycle.WithEvents(func(e lifecycle.Event) {
 		if e.Service == "migrate" {
-			fmt.Println(e.Time.Sub(exampleStart), e.Kind, e.Outcome, e.Err)
-			if e.Kind == lifecycle.AttemptEnded {
+			switch e.Kind {
+			case lifecycle.AttemptStarted:
+				fmt.Println(e.Time.Sub(exampleStart), e.Kind)
+			case lifecycle.AttemptEnded:
+				fmt.Println(e.Time.Sub(exampleStart), e.Kind, e.Outcome, e.Err)
 				close(finished)
 			}
 		}
@@ -238,18 +208,18 @@ func ExampleErrFinished() {
 	done := make(chan struct{})
 	go func() { defer close(done); m.Run(ctx) }()
 	<-finished
-	clk.Advance(time.Hour) // no restart, no tick: migrate is done
+	clk.Add(time.Hour) // no restart, no tick: migrate is done
 	cancel()
 	<-done // Run returns only now, with ctx done and server returned
 	fmt.Println("migrations:", migrations, "Run returned at", clk.Since(exampleStart))
 	// Output:
-	// 0s AttemptStarted none <nil>
+	// 0s AttemptStarted
 	// 0s AttemptEnded finished schema at v7: lifecycle: service finished
 	// migrations: 1 Run returned at 1h0m0s
 }
 
 func ExampleWithJitter() {
-	clk := newExampleClock()
+	clk := newWaitClock()
 	// A fixed draw keeps the example exact; pass nil (or a seeded source)
 	// in a program. Each delay d becomes d - d*0.5*0.5.
 	half := func() float64 { return 0.5 }

@@ -133,7 +133,7 @@ func (m *Manager) Names() []string {
 // that ran for at least reset before failing starts the doubling again from
 // initial. It may be called before [Manager.Run] or while it runs: new values
 // take effect from each service's next failure, as in the recipe of
-// SPEC §2: a reset uses the new initial, and the doubling after the wait
+// docs/contract.md (rule C2.14): a reset uses the new initial, and the doubling after the wait
 // the new maximum; the delay already computed is waited out first.
 //
 // SetBackoff panics unless 0 < initial <= maximum and reset > 0.

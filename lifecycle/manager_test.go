@@ -18,7 +18,7 @@ import (
 	"github.com/lifecyclesim/lifecycle/lifecycle"
 )
 
-// github.com/benbjohnson/clock's clocks satisfy Clock as they are (SPEC §1).
+// github.com/benbjohnson/clock's clocks satisfy Clock as they are (docs/contract.md, C1.5).
 var (
 	_ lifecycle.Clock = clock.New()
 	_ lifecycle.Clock = clock.NewMock()

@@ -468,7 +468,7 @@ func TestSetBackoff_WhileRunningTakesEffectAtNextRestart(t *testing.T) {
 			svc := &scripted{vc: vc, plan: []attempt{{0, endError}}}
 			m.Register("svc", svc)
 			// At 5s the service is waiting 4s (3s to 7s), and 8s is
-			// already its next delay (SPEC §2 step 6): both stand; the
+			// already its next delay (docs/contract.md, C2.6): both stand; the
 			// doubling after them is capped by the new maximum.
 			timer := time.AfterFunc(5*time.Second, func() { m.SetBackoff(500*time.Millisecond, 500*time.Millisecond, time.Hour) })
 			defer timer.Stop()
@@ -479,7 +479,7 @@ func TestSetBackoff_WhileRunningTakesEffectAtNextRestart(t *testing.T) {
 		})
 	})
 	t.Run("raising initial waits for a reset", func(t *testing.T) {
-		// SPEC §2: initial is used only when a run of at least reset
+		// docs/contract.md, C2.4: initial is used only when a run of at least reset
 		// starts the doubling again.
 		synctest.Test(t, func(t *testing.T) {
 			vc := defaultClock(t)

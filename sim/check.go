@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// A Checker checks one rule of SPEC.md against a simulation's trace. It
+// A Checker checks one rule of docs/contract.md against a simulation's trace. It
 // returns nil, or an error with one line per violation, all of them.
 type Checker struct {
 	Rule  string

@@ -112,3 +112,38 @@ func TestVerify_ReportsNondeterminism(t *testing.T) {
 		}
 	}
 }
+
+// TestCheck_SecondStop proves the rule "a second Stop waits for the first
+// and returns its report" (C3.9) reports a second Shutdown that returned
+// before the first finished, one that returned another report, and one
+// that never returned.
+func TestCheck_SecondStop(t *testing.T) {
+	const rule = "a second Stop waits for the first and returns its report"
+	s := checkedSchedule
+	s.Stop2, s.Stop2At = true, s.StopAt+s1 // while the first Stop runs
+	exp := sim.Model(s)
+	if exp.Trace.Stop2 == nil || exp.Trace.Stop2.Returned <= s.Stop2At {
+		t.Fatalf("model's second Stop = %+v; want one that waits past %v", exp.Trace.Stop2, s.Stop2At)
+	}
+	if err := sim.Check(s, &exp, &exp.Trace); err != nil {
+		t.Fatalf("Check(model's trace) = %v; want nil", err)
+	}
+	tests := []struct {
+		name    string
+		corrupt func(tr *sim.Trace)
+	}{
+		{"did not wait for the first", func(tr *sim.Trace) { tr.Stop2.Returned = s.Stop2At }},
+		{"another report", func(tr *sim.Trace) { tr.Stop2.SameReport = false }},
+		{"never returned", func(tr *sim.Trace) { tr.Stop2 = nil }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := sim.Model(s).Trace // a fresh copy to corrupt
+			tc.corrupt(&got)
+			err := sim.Check(s, &exp, &got)
+			if err == nil || !strings.Contains(err.Error(), "violated: "+rule) {
+				t.Errorf("Check = %v; want a violation of the rule %q", err, rule)
+			}
+		})
+	}
+}

@@ -73,7 +73,7 @@ func Reached(s Schedule, exp *Expectation) []string {
 				add(!p.Panic && p.Name != Name(i), "Health name overwritten")
 			}
 		}
-		// Supervision, walking the backoff like the spec does.
+		// Supervision, walking the backoff like the contract's recipe (C2.4–C2.6).
 		delay := bo.Initial
 		saturated := false // the delay was doubled past MaxInt64/2
 		for k, a := range st.Attempts {

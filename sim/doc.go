@@ -1,7 +1,7 @@
-// Package sim checks the lifecycle Manager against SPEC.md by
+// Package sim checks the lifecycle Manager against docs/contract.md by
 // deterministic simulation: random schedules of services run on the real
-// Manager in virtual time, and every rule of the spec is checked to the
-// nanosecond against an independent model.
+// Manager in virtual time, and every rule of the contract marked (sim) is
+// checked to the nanosecond against an independent model.
 //
 // A [Schedule] is one world: 1–8 services, each with a script of Run calls
 // (run a while, then return an error or nil, panic, call runtime.Goexit,

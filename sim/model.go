@@ -18,8 +18,8 @@ type Expectation struct {
 // forever stands for "never cancelled" in dry runs of the model.
 const forever = time.Duration(math.MaxInt64)
 
-// Model is the independent model of SPEC.md: a pure function of the
-// schedule, written from the spec's text, sharing no code with package
+// Model is the independent model of docs/contract.md: a pure function of the
+// schedule, written from the contract's text, sharing no code with package
 // lifecycle.
 func Model(s Schedule) Expectation {
 	var exp Expectation
@@ -28,7 +28,7 @@ func Model(s Schedule) Expectation {
 		tr.Names = append(tr.Names, Name(i))
 	}
 
-	// §2 Supervision: one supervise loop per service.
+	// C2 Supervision: one supervise loop per service.
 	tr.Services = make([]ServiceTrace, len(s.Services))
 	var runEvents [][]Event
 	tr.RunReturned = s.CancelAt // Run returns once ctx is done ...
@@ -42,7 +42,7 @@ func Model(s Schedule) Expectation {
 		}
 	}
 
-	// §3 Shutdown.
+	// C3 Shutdown.
 	var stopEvents [][]Event
 	tr.Stop, stopEvents = shutdown(s, tr.Services)
 	if s.Stop2 {
@@ -54,7 +54,7 @@ func Model(s Schedule) Expectation {
 		tr.Services[i].Events = mergeEvents(runEvents[i], stopEvents[i])
 	}
 
-	// §4 Health.
+	// C4 Health.
 	exp.HealthAlt = map[[2]int]HealthEntry{}
 	for j, at := range s.HealthAt {
 		sample := HealthSample{At: at, Entries: []HealthEntry{}}

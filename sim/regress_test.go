@@ -59,7 +59,7 @@ var regressions = []struct {
 		},
 	},
 	{
-		// SPEC §2's worked example: 0, 1s, 3s, 7s, 15s, 31s, 61s, 91s.
+		// The worked example of docs/contract.md, C2.7: 0, 1s, 3s, 7s, 15s, 31s, 61s, 91s.
 		name: "DefaultBackoffTimeline",
 		s: sim.Schedule{
 			CancelAt: 100 * s1, StopAt: 50 * s1, StopTimeout: 3 * s1,

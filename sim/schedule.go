@@ -40,7 +40,7 @@ type Schedule struct {
 
 	// Rebackoff, if set, is passed to SetBackoff at RebackoffAt (> 0),
 	// while Run runs: from each service's next failure on, it is the
-	// setting (SPEC §5).
+	// setting (docs/contract.md, C2.14).
 	Rebackoff   *Backoff
 	RebackoffAt time.Duration
 
