@@ -366,7 +366,7 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 		var want []Event // what the trace says the events must be
 		var run, stop []Event
 		for _, e := range st.Events {
-			if strings.HasPrefix(e.Kind, "Stop") {
+			if isStopEvent(e) {
 				stop = append(stop, e)
 			} else {
 				run = append(run, e)

@@ -262,18 +262,21 @@ func (r *recorder) event(e lifecycle.Event) {
 	switch {
 	case !ok:
 		r.strays = append(r.strays, fmt.Sprintf("%q %s", e.Service, ev))
-	case e.Kind >= lifecycle.StopCalled:
+	case streamOf(e.Kind) == runStream:
+		r.runEvents[i] = append(r.runEvents[i], ev)
+	case streamOf(e.Kind) == stopStream:
 		r.stopEvents[i] = append(r.stopEvents[i], ev)
 	default:
-		r.runEvents[i] = append(r.runEvents[i], ev)
+		r.strays = append(r.strays, fmt.Sprintf("unclassified kind %s", ev))
 	}
 }
 
-// outcomeOf maps an ended event's Outcome, Err and Panic to the sim's
-// terms. An Err that does not fit the Outcome shows in Detail.
+// outcomeOf maps an ended event's Outcome and Err to the sim's terms. An
+// Err that does not fit the Outcome shows in Detail. A panic's value is
+// read from the *lifecycle.PanicError in Err (errors.As), its one place.
 func outcomeOf(e lifecycle.Event) (Outcome, string) {
 	bad := func(o Outcome) (Outcome, string) {
-		return o, fmt.Sprintf("bad Err %#v / Panic %#v", e.Err, e.Panic)
+		return o, fmt.Sprintf("bad Err %#v", e.Err)
 	}
 	switch e.Outcome {
 	case lifecycle.OutcomeNil:
@@ -293,10 +296,10 @@ func outcomeOf(e lifecycle.Event) (Outcome, string) {
 		return Finished, e.Err.Error()
 	case lifecycle.OutcomePanic:
 		var pe *lifecycle.PanicError
-		if !errors.As(e.Err, &pe) || pe.Value != e.Panic || pe.Service != e.Service {
+		if !errors.As(e.Err, &pe) || pe.Service != e.Service {
 			return bad(Panic)
 		}
-		return Panic, fmt.Sprint(e.Panic)
+		return Panic, fmt.Sprint(pe.Value)
 	case lifecycle.OutcomeGoexit:
 		if !errors.Is(e.Err, lifecycle.ErrGoexit) {
 			return bad(Goexit)
@@ -326,7 +329,7 @@ func (r *recorder) trace() *Trace {
 		tr.Stop2 = &Stop2Trace{Returned: r.stop2At, SameReport: reflect.DeepEqual(r.report, r.report2)}
 	}
 	if len(r.strays) > 0 {
-		tr.Stuck = "events for unknown services: " + strings.Join(r.strays, "; ")
+		tr.Stuck = "events for unknown services or of unclassified kinds: " + strings.Join(r.strays, "; ")
 	}
 	return tr
 }
