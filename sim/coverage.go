@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"math"
 	"time"
 )
 
@@ -73,15 +72,12 @@ func Reached(s Schedule, exp *Expectation) []string {
 				add(!p.Panic && p.Name != Name(i), "Health name overwritten")
 			}
 		}
-		// Supervision, walking the backoff like the spec does.
-		delay := bo.Initial
-		saturated := false // the delay was doubled past MaxInt64/2
+		// Supervision: what each attempt did, and the model's backoff
+		// decisions (read, not recomputed: the rule lives in supervise).
 		for k, a := range st.Attempts {
 			step := sv.step(k)
-			ran := a.End - a.Start
-			bo := s.settingsAt(a.End)
 			add(!step.Wait && a.Start+step.Run == s.CancelAt, "cancel at an attempt's end")
-			add(ran == 0, "attempt of 0ns")
+			add(a.End == a.Start, "attempt of 0ns")
 			if a.Canceled {
 				add(a.Outcome == Panic || a.Outcome == Goexit, "panic or Goexit after cancellation")
 				add(a.End > s.CancelAt, "ctx-ignoring Runner returned late")
@@ -94,30 +90,24 @@ func Reached(s Schedule, exp *Expectation) []string {
 			add(a.Outcome == Panic, "Run panicked")
 			add(a.Outcome == Goexit, "Run called Goexit")
 			add(a.Outcome == Finished, "Run finished for good")
-			if a.Outcome == Finished {
-				continue
-			}
+		}
+		prevEnd := time.Duration(-1)
+		for _, r := range exp.Restarts[i] {
+			a := st.Attempts[r.Attempt]
+			ran := a.End - a.Start
 			if s.Rebackoff != nil && a.End >= s.RebackoffAt {
-				add(k > 0 && st.Attempts[k-1].End < s.RebackoffAt, "SetBackoff while running")
+				add(prevEnd >= 0 && prevEnd < s.RebackoffAt, "SetBackoff while running")
 				add(a.End == s.RebackoffAt, "SetBackoff at a failure's instant")
 			}
-			add(ran == bo.Reset, "ran exactly reset")
-			add(ran == bo.Reset-1, "ran reset-1ns")
-			if ran >= bo.Reset {
-				add(delay != bo.Initial, "reset triggered")
-				delay = bo.Initial
-			}
-			add(saturated, "doubling saturated") // and the saturated delay is used
-			wait := jittered(delay, s.Jitter)
-			add(s.Jitter != nil && wait == 0, "jittered delay 0")
-			add(wait == 0 && k+1 < len(st.Attempts), "restart at the same instant")
-			add(addSat(a.End, wait) == s.CancelAt, "cancel at a backoff's end")
-			if k+1 < len(st.Attempts) {
-				add(delay > bo.Maximum/2 && delay < bo.Maximum, "backoff cap reached") // doubling it passes maximum
-				saturated = delay > math.MaxInt64/2
-				delay = min(delay, math.MaxInt64/2) * 2
-				delay = min(delay, bo.Maximum)
-			}
+			prevEnd = a.End
+			add(ran == r.Setting.Reset, "ran exactly reset")
+			add(ran == r.Setting.Reset-1, "ran reset-1ns")
+			add(r.Reset && r.Held != r.Delay, "reset triggered")
+			add(r.Overflowed, "doubling saturated") // and the saturated delay is used
+			add(s.Jitter != nil && r.Wait == 0, "jittered delay 0")
+			add(r.Wait == 0 && r.Restarted, "restart at the same instant")
+			add(addSat(a.End, r.Wait) == s.CancelAt, "cancel at a backoff's end")
+			add(r.Capped, "backoff cap reached")
 		}
 
 		// Shutdown.

@@ -279,7 +279,7 @@ const horizon = 1<<62 + 1<<61
 func dryInstants(s Schedule) [][]time.Duration {
 	out := make([][]time.Duration, len(s.Services))
 	for i := range s.Services {
-		attempts, _ := supervise(s, i, forever)
+		attempts, _, _ := supervise(s, i, forever)
 		for _, a := range attempts {
 			for _, x := range []time.Duration{a.Start, a.End} {
 				if x > 0 && x < horizon {

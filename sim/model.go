@@ -13,6 +13,29 @@ type Expectation struct {
 	// acceptable value: a Tracker sampled at the very instant its service
 	// recorded something may show the state before or after that instant.
 	HealthAlt map[[2]int]HealthEntry
+	// Restarts are, per service, the model's backoff decision after each
+	// attempt that failed while ctx was live: the reachability counters
+	// read them, so the backoff rule is written once, in supervise.
+	Restarts [][]Restart
+}
+
+// Restart is the supervise loop's decision after attempt Attempt (from 0)
+// failed while ctx was live.
+type Restart struct {
+	Attempt int
+	Setting Backoff       // the SetBackoff setting in force when it failed
+	Reset   bool          // it ran at least Setting.Reset: the delay went back to Setting.Initial
+	Held    time.Duration // the delay the loop held when the attempt failed, before any reset
+	Delay   time.Duration // the delay of the rule, before jitter
+	Wait    time.Duration // the delay waited, after jitter
+	// Overflowed: Delay came from doubling a delay above MaxInt64/2, which
+	// must saturate rather than wrap.
+	Overflowed bool
+	// Restarted: the wait ended before cancellation and the next attempt
+	// started. Only then is the delay doubled, and Capped says the
+	// doubling passed Setting.Maximum and was cut to it.
+	Restarted bool
+	Capped    bool
 }
 
 // forever stands for "never cancelled" in dry runs of the model.
@@ -32,9 +55,11 @@ func Model(s Schedule) Expectation {
 	tr.Services = make([]ServiceTrace, len(s.Services))
 	var runEvents [][]Event
 	tr.RunReturned = s.CancelAt // Run returns once ctx is done ...
+	exp.Restarts = make([][]Restart, len(s.Services))
 	for i := range s.Services {
-		attempts, events := supervise(s, i, s.CancelAt)
+		attempts, events, restarts := supervise(s, i, s.CancelAt)
 		tr.Services[i].Attempts = attempts
+		exp.Restarts[i] = restarts
 		tr.Services[i].Logs = runLogs(attempts)
 		runEvents = append(runEvents, events)
 		for _, a := range attempts {
@@ -106,14 +131,17 @@ func runLogs(attempts []Attempt) []Log {
 }
 
 // supervise is the supervise loop of service i, with Run's ctx cancelled at
-// cancelAt (0: before Run). It returns the attempts and the Run events.
-func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event) {
+// cancelAt (0: before Run). It returns the attempts, the Run events and
+// the backoff decisions.
+func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event, []Restart) {
 	if cancelAt == 0 {
-		return nil, nil // a ctx done at the call: Run starts nothing
+		return nil, nil, nil // a ctx done at the call: Run starts nothing
 	}
 	var attempts []Attempt          // model of the service's calls of Run
 	var events []Event              // model of its Run events
+	var restarts []Restart          // model of its backoff decisions
 	backoff := s.settings().Initial // the next restart delay
+	overflowed := false             // backoff is a doubling of a delay above MaxInt64/2
 	now := time.Duration(0)
 	for k := 0; ; k++ {
 		// 1. Call Run.
@@ -126,29 +154,36 @@ func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event) {
 		// 2. ctx done when Run returned: the loop ends. So does finishing
 		// for good.
 		if a.Canceled || a.Outcome == Finished || a.End == forever {
-			return attempts, events
+			return attempts, events, restarts
 		}
 		// 4. A run of at least reset starts the doubling again. The
 		// setting is the one in force now (SetBackoff may have changed it).
 		cur := s.settingsAt(a.End)
-		if a.End-a.Start >= cur.Reset {
-			backoff = cur.Initial
+		r := Restart{Attempt: k, Setting: cur, Reset: a.End-a.Start >= cur.Reset, Held: backoff}
+		if r.Reset {
+			backoff, overflowed = cur.Initial, false
 		}
 		// 5. Wait backoff (jittered), or until ctx is done. The driver's
 		// cancel timer is older than the backoff timer, so a wait ending
 		// exactly at cancelAt is cut short.
-		wait := jittered(backoff, s.Jitter)
-		events = append(events, Event{At: a.End, Kind: "BackingOff", Attempt: k + 1, Duration: wait})
-		restart := addSat(a.End, wait)
+		r.Delay, r.Overflowed = backoff, overflowed
+		r.Wait = jittered(backoff, s.Jitter)
+		events = append(events, Event{At: a.End, Kind: "BackingOff", Attempt: k + 1, Duration: r.Wait})
+		restart := addSat(a.End, r.Wait)
 		if restart >= cancelAt {
-			return attempts, events
+			restarts = append(restarts, r)
+			return attempts, events, restarts
 		}
 		// 6. Double, saturating, capped at maximum.
+		r.Restarted = true
+		overflowed = backoff > math.MaxInt64/2
 		if backoff > cur.Maximum/2 {
+			r.Capped = backoff < cur.Maximum
 			backoff = cur.Maximum
 		} else {
 			backoff *= 2
 		}
+		restarts = append(restarts, r)
 		now = restart
 	}
 }
