@@ -344,8 +344,8 @@ func checkTracker(s Schedule, _ *Expectation, got *Trace) error {
 			if !sv.Health.Tracker || i >= len(got.Services) {
 				continue
 			}
-			before := tracked(Name(i), got.Services[i].Attempts, func(end time.Duration) bool { return end < sample.At })
-			after := tracked(Name(i), got.Services[i].Attempts, func(end time.Duration) bool { return end <= sample.At })
+			before := tracked(Name(i), sv.Health.Calls, got.Services[i].Attempts, func(end time.Duration) bool { return end < sample.At })
+			after := tracked(Name(i), sv.Health.Calls, got.Services[i].Attempts, func(end time.Duration) bool { return end <= sample.At })
 			if e != before && e != after {
 				v.add("sample %d at %v: %s's tracker shows %s; its calls of Run say %s", j, fmtDur(sample.At), Name(i), e, before)
 			}

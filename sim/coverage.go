@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"math"
+	"slices"
 	"time"
 )
 
@@ -8,7 +10,8 @@ import (
 // long enough run (10,000 checks) that misses one is too weak to trust.
 var Features = []string{
 	// Schedules.
-	"8 services", "default backoff", "initial 1ns", "huge maximum", "jitter on", "jittered delay 0",
+	"8 services", "default backoff", "initial 1ns", "huge maximum", "jitter on", "jitter shortened a delay",
+	"jitter draw below 0", "jitter draw above 1", "jitter draw NaN", "jitter draw +Inf", "jitter draw -Inf",
 	"cancel before Run", "cancel at an attempt's end", "cancel at a backoff's end",
 	"Stop before Run's ctx is cancelled", "Stop when it is cancelled", "Stop after it is cancelled",
 	"Stop(0)", "negative timeout", "timeout not divisible by n", "timeout below n ns", "no Stoppers",
@@ -17,14 +20,19 @@ var Features = []string{
 	"Run returned error", "Run returned nil", "Run panicked", "Run called Goexit", "Run finished for good",
 	"panic or Goexit after cancellation", "Run honoured ctx", "Run honoured ctx at its own end",
 	"ctx-ignoring Runner returned late", "Run returned after cancellation",
-	"backoff cap reached", "doubling saturated", "reset triggered", "ran exactly reset", "ran reset-1ns", "restart at the same instant",
+	"backoff cap reached", "doubling saturated", "reset triggered", "ran exactly reset", "ran reset-1ns",
 	"attempt of 0ns", "SetBackoff while running", "SetBackoff at a failure's instant",
+	// Shapes of values.
+	"ErrFinished bare", "ErrFinished wrapped 2 levels", "ErrFinished wrapped 3 levels", "ErrFinished joined",
+	"look-alike of ErrFinished restarted", "Run's error's Error method panicked",
+	"panic value an error", "panic value an int", "panic value a typed nil pointer",
+	"Stop's error's Error method panicked", "Stop panic value not a string",
 	// Shutdown.
 	"Stop returned nil", "Stop returned error", "Stop panicked", "Stop called Goexit",
 	"Stop honoured its deadline", "Stop overran and was abandoned", "Stop returned at its deadline",
 	"Stop returned 1ns before its deadline", "Stopper blocked for good", "abandoned Stop failed late",
 	// Health.
-	"Health panicked", "tracker used", "Health name overwritten",
+	"Health panicked", "tracker used", "Health name overwritten", "tracker fed by Record", "tracker fed Failure(nil)",
 }
 
 // Reached returns the [Features] that schedule s reaches, by the model.
@@ -68,6 +76,12 @@ func Reached(s Schedule, exp *Expectation) []string {
 		st := tr.Services[i]
 		if h := sv.Health; h != nil && len(s.HealthAt) > 0 {
 			add(h.Tracker, "tracker used")
+			if last := slices.Max(s.HealthAt); h.Tracker && len(st.Attempts) > 0 && st.Attempts[0].End < last {
+				add(h.Calls == TrackRecord, "tracker fed by Record")
+				add(h.Calls == TrackFailureNil && slices.ContainsFunc(st.Attempts, func(a Attempt) bool {
+					return a.Outcome != Nil && a.End < last
+				}), "tracker fed Failure(nil)")
+			}
 			for _, p := range h.Pieces {
 				add(!p.Panic && p.Name != Name(i), "Health name overwritten")
 			}
@@ -90,6 +104,16 @@ func Reached(s Schedule, exp *Expectation) []string {
 			add(a.Outcome == Panic, "Run panicked")
 			add(a.Outcome == Goexit, "Run called Goexit")
 			add(a.Outcome == Finished, "Run finished for good")
+			shape := sv.step(k).Shape
+			add(a.Outcome == Finished && shape == ShapeBare, "ErrFinished bare")
+			add(a.Outcome == Finished && shape == ShapeWrapped2, "ErrFinished wrapped 2 levels")
+			add(a.Outcome == Finished && shape == ShapeWrapped3, "ErrFinished wrapped 3 levels")
+			add(a.Outcome == Finished && shape == ShapeJoined, "ErrFinished joined")
+			add(a.Outcome == Error && shape == ShapeLookalike && k+1 < len(st.Attempts), "look-alike of ErrFinished restarted")
+			add(a.Outcome == Error && shape == ShapeHostile, "Run's error's Error method panicked")
+			add(a.Outcome == Panic && shape == ShapeErrorValue, "panic value an error")
+			add(a.Outcome == Panic && shape == ShapeInt, "panic value an int")
+			add(a.Outcome == Panic && shape == ShapeNilPointer, "panic value a typed nil pointer")
 		}
 		prevEnd := time.Duration(-1)
 		for _, r := range exp.Restarts[i] {
@@ -104,8 +128,14 @@ func Reached(s Schedule, exp *Expectation) []string {
 			add(ran == r.Setting.Reset-1, "ran reset-1ns")
 			add(r.Reset && r.Held != r.Delay, "reset triggered")
 			add(r.Overflowed, "doubling saturated") // and the saturated delay is used
-			add(s.Jitter != nil && r.Wait == 0, "jittered delay 0")
-			add(r.Wait == 0 && r.Restarted, "restart at the same instant")
+			if j := s.Jitter; j != nil && r.Delay > 1 && j.Fraction > 0 {
+				add(r.Wait < r.Delay, "jitter shortened a delay")
+				add(j.R < 0, "jitter draw below 0")
+				add(j.R > 1, "jitter draw above 1")
+				add(math.IsNaN(j.R), "jitter draw NaN")
+				add(math.IsInf(j.R, 1), "jitter draw +Inf")
+				add(math.IsInf(j.R, -1), "jitter draw -Inf")
+			}
 			add(addSat(a.End, r.Wait) == s.CancelAt, "cancel at a backoff's end")
 			add(r.Capped, "backoff cap reached")
 		}
@@ -116,9 +146,13 @@ func Reached(s Schedule, exp *Expectation) []string {
 			continue
 		}
 		c := st.Stops[0]
-		switch {
-		case sp.Block:
+		if sp.Block {
 			add(true, "Stopper blocked for good")
+			continue
+		}
+		add(c.Outcome == Error && c.Detail == hostileDetail, "Stop's error's Error method panicked")
+		add(c.Outcome == Panic && sp.Shape != "", "Stop panic value not a string")
+		switch {
 		case c.CtxDone:
 			add(c.Outcome == Error && c.Detail == "context deadline exceeded" && c.Returned > c.Called, "Stop honoured its deadline")
 			add(c.Returned > c.Deadline, "Stop overran and was abandoned")

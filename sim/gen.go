@@ -29,9 +29,13 @@ func DrawSchedule(t *rapid.T) Schedule {
 	}
 	bo := s.settings()
 	if rapid.IntRange(0, 3).Draw(t, "jitter") == 0 {
+		// A fraction in [0, 1); draws in every shape the clamp tells
+		// apart: in range, below 0, above 1, NaN and infinite.
 		s.Jitter = &Jitter{
-			Fraction: rapid.SampledFrom([]float64{1, 0.5, 0.25, 0}).Draw(t, "jitter_fraction"),
-			R:        rapid.OneOf(rapid.SampledFrom([]float64{1, 0, 0.5}), rapid.Float64Range(0, 1)).Draw(t, "jitter_rnd"),
+			Fraction: rapid.OneOf(rapid.SampledFrom([]float64{0.5, 0.25, 0, math.Nextafter(1, 0)}),
+				rapid.Float64Range(0, math.Nextafter(1, 0))).Draw(t, "jitter_fraction"),
+			R: rapid.OneOf(rapid.SampledFrom([]float64{1, 0, 0.5}), rapid.Float64Range(0, 1),
+				rapid.SampledFrom([]float64{-0.5, 1.5, math.NaN(), math.Inf(1), math.Inf(-1)})).Draw(t, "jitter_rnd"),
 		}
 	}
 
@@ -61,6 +65,7 @@ func DrawSchedule(t *rapid.T) Schedule {
 			st.Honour = rapid.Bool().Draw(t, "honour")
 		}
 		st.End = outcome(t, "end")
+		st.Shape = shape(t, Shapes[st.End], "shape")
 		return st
 	})
 	piece := rapid.Custom(func(t *rapid.T) HealthPiece {
@@ -92,7 +97,8 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 		switch rapid.IntRange(0, 3).Draw(t, "health") {
 		case 2:
-			sv.Health = &HealthPlan{Tracker: true}
+			sv.Health = &HealthPlan{Tracker: true,
+				Calls: rapid.SampledFrom([]TrackerCalls{TrackSuccessFailure, TrackRecord, TrackFailureNil}).Draw(t, "tracker_calls")}
 		case 3:
 			sv.Health = &HealthPlan{Pieces: rapid.SliceOfN(piece, 1, 3).Draw(t, "health_pieces")}
 			for k := 1; k < len(sv.Health.Pieces); k++ { // Until: durations to instants
@@ -144,6 +150,7 @@ func DrawSchedule(t *rapid.T) Schedule {
 		sp.Took = max(sp.Took, 0)
 		sp.Honour = rapid.Bool().Draw(t, "stop_honour")
 		sp.End = []Outcome{Nil, Error, Panic, Goexit}[rapid.IntRange(0, 3).Draw(t, "stop_end")]
+		sp.Shape = shape(t, StopShapes[sp.End], "stop_shape")
 		return sp
 	})
 	for _, sv := range s.Services {
@@ -228,6 +235,15 @@ func DrawSchedule(t *rapid.T) Schedule {
 		s.HealthAt = append(s.HealthAt, at)
 	}
 	return s
+}
+
+// shape draws one of shapes, the plain one (first) half the time.
+func shape(t *rapid.T, shapes []string, label string) string {
+	if len(shapes) < 2 {
+		return ""
+	}
+	k := rapid.IntRange(0, 2*len(shapes)-3).Draw(t, label)
+	return shapes[max(k-len(shapes)+2, 0)]
 }
 
 // drawBackoff draws SetBackoff's arguments, leaning on the boundaries:

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"math"
 	"time"
 )
@@ -90,8 +91,8 @@ func Model(s Schedule) Expectation {
 			var e, alt HealthEntry
 			if sv.Health.Tracker {
 				// Updates before the instant, or (alt) up to and including it.
-				e = tracked(Name(i), tr.Services[i].Attempts, func(end time.Duration) bool { return end < at })
-				alt = tracked(Name(i), tr.Services[i].Attempts, func(end time.Duration) bool { return end <= at })
+				e = tracked(Name(i), sv.Health.Calls, tr.Services[i].Attempts, func(end time.Duration) bool { return end < at })
+				alt = tracked(Name(i), sv.Health.Calls, tr.Services[i].Attempts, func(end time.Duration) bool { return end <= at })
 			} else {
 				e = reported(Name(i), sv.Health.Pieces, at)
 				alt = e
@@ -113,9 +114,9 @@ func Model(s Schedule) Expectation {
 }
 
 // runLogs are the log records of a service's Run calls (docs/semantics.md):
-// a failure while ctx is live at Error (with the stack of a panic);
-// finishing for good at Info; once ctx is done, only a panic or Goexit,
-// at Error.
+// a failure while ctx is live at Error (with the stack of a panic, and
+// saying so if its error's Error method panicked); finishing for good at
+// Info; once ctx is done, only a panic or Goexit, at Error.
 func runLogs(attempts []Attempt) []Log {
 	var logs []Log
 	for _, a := range attempts {
@@ -124,7 +125,8 @@ func runLogs(attempts []Attempt) []Log {
 		case a.Outcome == Finished && !a.Canceled:
 			logs = append(logs, Log{At: a.End, Level: "INFO"})
 		default:
-			logs = append(logs, Log{At: a.End, Level: "ERROR", Stack: a.Outcome == Panic})
+			logs = append(logs, Log{At: a.End, Level: "ERROR", Stack: a.Outcome == Panic,
+				Hostile: a.Outcome == Error && a.Detail == hostileDetail})
 		}
 	}
 	return logs
@@ -197,25 +199,33 @@ func attempt(st Step, name string, k int, start, cancelAt time.Duration) Attempt
 	case st.Wait && st.Honour:
 		a.End, a.Outcome, a.Detail = cancelAt, Error, "context canceled"
 	case st.Wait:
-		a.End, a.Outcome, a.Detail = cancelAt+st.Run, st.End, runDetail(name, k, st.End)
+		a.End, a.Outcome, a.Detail = cancelAt+st.Run, st.End, runDetail(name, k, st)
 	case st.Honour && st.Run > 0 && cancelAt <= start+st.Run:
 		// The cancel timer is older than the service's own timer: at equal
 		// times, cancellation wins.
 		a.End, a.Outcome, a.Detail = cancelAt, Error, "context canceled"
 	default:
-		a.End, a.Outcome, a.Detail = start+st.Run, st.End, runDetail(name, k, st.End)
+		a.End, a.Outcome, a.Detail = start+st.Run, st.End, runDetail(name, k, st)
 	}
 	a.Canceled = a.End >= cancelAt
 	return a
 }
 
 // jittered is d shortened by WithJitter: d - Duration(float64(d)*f*r),
-// floored at 0.
+// floored at 0, with the draw r clamped into [0, 1] (NaN counts as 0).
+// This is the one place of the jitter rule in the sim.
 func jittered(d time.Duration, j *Jitter) time.Duration {
 	if j == nil {
 		return d
 	}
-	cut := float64(d) * j.Fraction * j.R
+	r := j.R
+	switch {
+	case math.IsNaN(r) || r < 0:
+		r = 0
+	case r > 1:
+		r = 1
+	}
+	cut := float64(d) * j.Fraction * r
 	if cut >= float64(math.MaxInt64) {
 		return 0 // the cut is at least d: nothing is left
 	}
@@ -258,7 +268,7 @@ func shutdown(s Schedule, services []ServiceTrace) (StopTrace, [][]Event) {
 			// own timer: it returns ctx.Err().
 			call.Returned, call.Outcome, call.Detail = max(now+share, now), Error, "context deadline exceeded"
 		default:
-			call.Returned, call.Outcome, call.Detail = now+sp.Took, sp.End, stopDetail(sp.End)
+			call.Returned, call.Outcome, call.Detail = now+sp.Took, sp.End, stopDetail(sp, plainStopErr)
 		}
 		// A Stopper that returns while its ctx is live is in time; one
 		// whose ctx is done when it returns (at the very deadline
@@ -273,11 +283,12 @@ func shutdown(s Schedule, services []ServiceTrace) (StopTrace, [][]Event) {
 		// failure of an abandoned call when it ends.
 		logs := &services[i].Logs
 		if call.Returned != Unset && call.Outcome != Nil {
-			*logs = append(*logs, Log{At: call.Returned, Level: "ERROR", Stack: call.Outcome == Panic})
+			*logs = append(*logs, Log{At: call.Returned, Level: "ERROR", Stack: call.Outcome == Panic,
+				Hostile: call.Outcome == Error && call.Detail == hostileDetail})
 		}
 		if inTime {
 			res.Elapsed, res.Outcome = call.Returned-now, call.Outcome
-			res.Err = stopErrClass(call.Outcome)
+			res.Err = stopErrClass(call.Outcome, call.Detail)
 			events[i] = append(events[i], Event{At: call.Returned, Kind: "StopEnded", Outcome: call.Outcome,
 				Detail: eventDetail(call.Outcome, call.Detail), Duration: res.Elapsed})
 			now = call.Returned
@@ -304,21 +315,24 @@ func eventDetail(o Outcome, detail string) string {
 	return detail
 }
 
+// plainStopErr is the error a Stopper of the plain shape returns.
+var plainStopErr = errors.New("stop error")
+
 // stopErrClass is the classified StopResult.Err of a Stopper that ended
-// in time with outcome o.
-func stopErrClass(o Outcome) string {
+// in time with outcome o, described by detail.
+func stopErrClass(o Outcome, detail string) string {
 	switch o {
 	case Error, Panic:
-		return string(o) + ": " + stopDetail(o)
+		return string(o) + ": " + detail
 	case Goexit:
 		return "goexit"
 	}
 	return ""
 }
 
-// tracked is the health of a service whose Tracker recorded the end of
-// each attempt for which upTo(end) holds.
-func tracked(name string, attempts []Attempt, upTo func(time.Duration) bool) HealthEntry {
+// tracked is the health of a service whose Tracker recorded, with the
+// given calls, the end of each attempt for which upTo(end) holds.
+func tracked(name string, calls TrackerCalls, attempts []Attempt, upTo func(time.Duration) bool) HealthEntry {
 	h := HealthEntry{Name: name, LastSuccess: Unset, LastFailure: Unset}
 	for _, a := range attempts {
 		if !upTo(a.End) {
@@ -328,6 +342,9 @@ func tracked(name string, attempts []Attempt, upTo func(time.Duration) bool) Hea
 			h.LastSuccess, h.Failures = a.End, 0
 		} else {
 			h.LastFailure, h.LastError = a.End, a.Detail
+			if calls == TrackFailureNil {
+				h.LastError = "unknown error" // Failure(nil)
+			}
 			h.Failures++
 		}
 	}

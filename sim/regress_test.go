@@ -197,12 +197,44 @@ var regressions = []struct {
 		},
 	},
 	{
-		// Jitter that cuts the whole delay: restarts at the same instant.
-		name: "JitterToZero",
+		// Jitter draws out of range are clamped: +Inf cuts the most
+		// (d*(1-fraction)), NaN and -Inf nothing.
+		name: "JitterDrawsClamped",
 		s: sim.Schedule{
-			Backoff: &sim.Backoff{Initial: ns, Maximum: math.MaxInt64, Reset: ms},
-			Jitter:  &sim.Jitter{Fraction: 1, R: 1}, CancelAt: ns,
+			Backoff: &sim.Backoff{Initial: 8 * ns, Maximum: math.MaxInt64, Reset: ms},
+			Jitter:  &sim.Jitter{Fraction: 0.75, R: math.Inf(1)}, CancelAt: 100 * ns,
 			Services: []sim.Service{{Steps: fails(4, sim.Step{End: sim.Nil})}},
+		},
+	},
+	{
+		name: "JitterDrawNaN",
+		s: sim.Schedule{
+			Jitter: &sim.Jitter{Fraction: 0.5, R: math.NaN()}, CancelAt: 4 * s1,
+			Services: []sim.Service{{Steps: fails(3, sim.Step{End: sim.Error})}},
+		},
+	},
+	{
+		// Every shape of a value the contract tells apart: ErrFinished
+		// bare, wrapped, joined (each ends the service) and a look-alike
+		// (restarted); errors whose Error method panics, from Run and
+		// from Stop (contained, and logged saying so); panic values of
+		// every kind; each Tracker method.
+		name: "ValueShapes",
+		s: sim.Schedule{
+			CancelAt: 20 * s1, StopAt: 21 * s1, StopTimeout: 4 * s1,
+			HealthAt: []time.Duration{10 * s1},
+			Services: []sim.Service{
+				{Steps: []sim.Step{{End: sim.Finished, Shape: sim.ShapeBare}}},
+				{Steps: []sim.Step{{End: sim.Error, Shape: sim.ShapeLookalike}, {End: sim.Finished, Shape: sim.ShapeWrapped3}},
+					Health: &sim.HealthPlan{Tracker: true, Calls: sim.TrackRecord}},
+				{Steps: []sim.Step{{End: sim.Error, Shape: sim.ShapeHostile}, {End: sim.Finished, Shape: sim.ShapeJoined}},
+					Stopper: &sim.StopStep{End: sim.Error, Shape: sim.ShapeHostile}},
+				{Steps: []sim.Step{{End: sim.Panic, Shape: sim.ShapeErrorValue}, {End: sim.Panic, Shape: sim.ShapeInt},
+					{End: sim.Panic, Shape: sim.ShapeNilPointer}, {End: sim.Finished, Shape: sim.ShapeWrapped2}},
+					Stopper: &sim.StopStep{End: sim.Panic, Shape: sim.ShapeNilPointer},
+					Health:  &sim.HealthPlan{Tracker: true, Calls: sim.TrackFailureNil}},
+				{Stopper: &sim.StopStep{Took: 3 * s1, End: sim.Error, Shape: sim.ShapeHostile}}, // abandoned, fails late
+			},
 		},
 	},
 }

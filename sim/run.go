@@ -54,11 +54,12 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	release := make(chan struct{})
 	for i := range s.Services {
 		sv := &service{idx: i, name: Name(i), plan: &s.Services[i], clk: clk, rec: rec, release: release,
-			stopErr: errors.New(stopDetail(Error))}
+			stopErr: stopErr(s.Services[i].Stopper)}
 		if h := sv.plan.Health; h != nil && h.Tracker {
 			sv.tracker = &lifecycle.Tracker{Clock: clk}
 		}
 		rec.stopErrs[i] = sv.stopErr
+		rec.mayPanic[sv.name] = sv.plan.Health != nil && !sv.plan.Health.Tracker
 		m.Register(sv.name, sv.wrap())
 	}
 	rec.names = m.Names()
@@ -170,6 +171,7 @@ type recorder struct {
 	index      map[string]int // service name -> index
 	stopErrs   []error        // the error each service's Stop returns
 	stopBodies atomic.Int32   // Stop calls running that will return by themselves
+	mayPanic   map[string]bool // services whose Health may panic
 
 	mu          sync.Mutex // guards the fields below
 	names       []string
@@ -189,7 +191,7 @@ type recorder struct {
 }
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
-	r := &recorder{clk: clk, index: map[string]int{}, stopErrs: make([]error, n),
+	r := &recorder{clk: clk, index: map[string]int{}, stopErrs: make([]error, n), mayPanic: map[string]bool{},
 		attempts: make([][]Attempt, n), stops: make([][]StopCall, n),
 		runEvents: make([][]Event, n), stopEvents: make([][]Event, n), logs: make([][]Log, n),
 		runReturned: Unset}
@@ -240,7 +242,7 @@ func (r *recorder) sample(j int, hs []lifecycle.WorkerHealth) {
 	for _, h := range hs {
 		e := HealthEntry{Name: h.Name, LastSuccess: unstamp(h.LastSuccess), LastFailure: unstamp(h.LastFailure),
 			LastError: h.LastError, Failures: h.ConsecutiveFailures}
-		if strings.Contains(h.LastError, "panicked") {
+		if r.mayPanic[h.Name] && strings.Contains(h.LastError, "panicked") {
 			e.Panicked, e.LastError = true, ""
 		}
 		s.Entries = append(s.Entries, e)
@@ -276,7 +278,7 @@ func (r *recorder) event(e lifecycle.Event) {
 // read from the *lifecycle.PanicError in Err (errors.As), its one place.
 func outcomeOf(e lifecycle.Event) (Outcome, string) {
 	bad := func(o Outcome) (Outcome, string) {
-		return o, fmt.Sprintf("bad Err %#v", e.Err)
+		return o, fmt.Sprintf("bad Err %T %s", e.Err, describe(e.Err))
 	}
 	switch e.Outcome {
 	case lifecycle.OutcomeNil:
@@ -288,12 +290,12 @@ func outcomeOf(e lifecycle.Event) (Outcome, string) {
 		if e.Err == nil || errors.Is(e.Err, lifecycle.ErrFinished) {
 			return bad(Error)
 		}
-		return Error, e.Err.Error()
+		return Error, describe(e.Err)
 	case lifecycle.OutcomeFinished:
 		if !errors.Is(e.Err, lifecycle.ErrFinished) {
 			return bad(Finished)
 		}
-		return Finished, e.Err.Error()
+		return Finished, describe(e.Err)
 	case lifecycle.OutcomePanic:
 		var pe *lifecycle.PanicError
 		if !errors.As(e.Err, &pe) || pe.Service != e.Service {
@@ -359,18 +361,18 @@ func classifyStopErr(name string, err, stopErr error) string {
 	switch {
 	case err == nil:
 		return ""
-	case !strings.Contains(err.Error(), name):
-		return "unnamed: " + err.Error()
+	case !strings.Contains(describe(err), name):
+		return "unnamed: " + describe(err)
 	case errors.As(err, &pe):
 		return "panic: " + fmt.Sprint(pe.Value)
 	case errors.Is(err, lifecycle.ErrGoexit):
 		return "goexit"
 	case stopErr != nil && errors.Is(err, stopErr):
-		return "error: " + stopErr.Error()
+		return "error: " + describe(stopErr)
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline"
 	}
-	return "other: " + err.Error()
+	return "other: " + describe(err)
 }
 
 // logHandler is the Manager's slog.Handler: it records each record against
@@ -383,7 +385,7 @@ type logHandler struct {
 func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
-	service, stack := "", false
+	service, stack, hostile := "", false, false
 	visit := func(a slog.Attr) bool {
 		v := a.Value.Resolve()
 		if a.Key == "service" {
@@ -392,13 +394,16 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 		if v.Kind() == slog.KindString && strings.Contains(v.String(), "goroutine ") {
 			stack = true
 		}
+		if v.Kind() == slog.KindString && strings.Contains(v.String(), hostilePanic) {
+			hostile = true
+		}
 		return true
 	}
 	for _, a := range h.attrs {
 		visit(a)
 	}
 	r.Attrs(visit)
-	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack}
+	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack, Hostile: hostile}
 
 	h.rec.mu.Lock()
 	defer h.rec.mu.Unlock()

@@ -58,8 +58,10 @@ type Backoff struct {
 }
 
 // Jitter is the argument of WithJitter: every restart delay d becomes
-// d - time.Duration(float64(d)*Fraction*R), floored at 0. R is constant so
-// that the schedule is deterministic whichever service draws first.
+// d - time.Duration(float64(d)*Fraction*R), floored at 0, with R clamped
+// into [0, 1] (NaN as 0). Fraction is in [0, 1); R may be out of range,
+// NaN or infinite. R is constant so that the schedule is deterministic
+// whichever service draws first.
 type Jitter struct {
 	Fraction, R float64
 }
@@ -85,6 +87,9 @@ type Step struct {
 	Honour bool
 	// End is how the call ends when it is not cut short by Honour.
 	End Outcome
+	// Shape is the shape of the error returned or the value panicked
+	// with: one of Shapes[End]; "" is the plain one.
+	Shape string
 }
 
 // StopStep is how a service's Stop behaves.
@@ -93,6 +98,7 @@ type StopStep struct {
 	Took   time.Duration // how long Stop runs before it ends with End
 	Honour bool          // return ctx.Err() as soon as ctx is done, if before Took
 	End    Outcome       // Nil, Error, Panic or Goexit
+	Shape  string        // one of StopShapes[End]; "" is the plain one
 }
 
 // HealthPlan is how a service reports health: either a lifecycle.Tracker
@@ -102,11 +108,23 @@ type HealthPlan struct {
 	// records every Run call's end in it: nil as a success, anything else
 	// as a failure (recorded before panicking or calling Goexit).
 	Tracker bool
+	// Calls says which Tracker methods record the calls' ends.
+	Calls TrackerCalls
 	// Pieces (when not Tracker) give Health as a function of virtual time:
 	// the first piece whose Until is after now applies; the last one
 	// applies from there on.
 	Pieces []HealthPiece
 }
+
+// TrackerCalls names the Tracker methods a service records with.
+type TrackerCalls string
+
+// The ways a service can feed its Tracker.
+const (
+	TrackSuccessFailure TrackerCalls = ""            // Success(), Failure(err)
+	TrackRecord         TrackerCalls = "record"      // Record(nil), Record(err)
+	TrackFailureNil     TrackerCalls = "failure-nil" // Success(), Failure(nil): LastError "unknown error"
+)
 
 // HealthPiece is Health's value until virtual time Until.
 type HealthPiece struct {
@@ -230,9 +248,17 @@ func (st Step) String() string {
 		if st.Honour {
 			return "[wait]"
 		}
-		return fmt.Sprintf("[wait+%v %s]", fmtDur(st.Run), st.End)
+		return fmt.Sprintf("[wait+%v %s]", fmtDur(st.Run), endShape(st.End, st.Shape))
 	}
-	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Run), h, st.End)
+	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Run), h, endShape(st.End, st.Shape))
+}
+
+// endShape writes an outcome with its shape, if not the plain one.
+func endShape(o Outcome, shape string) string {
+	if shape == "" {
+		return string(o)
+	}
+	return string(o) + "/" + shape
 }
 
 func (st StopStep) String() string {
@@ -243,10 +269,13 @@ func (st StopStep) String() string {
 	if st.Honour {
 		h = "h"
 	}
-	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Took), h, st.End)
+	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Took), h, endShape(st.End, st.Shape))
 }
 
 func (h HealthPlan) String() string {
+	if h.Tracker && h.Calls != "" {
+		return "tracker " + string(h.Calls)
+	}
 	if h.Tracker {
 		return "tracker"
 	}

@@ -48,13 +48,17 @@ type Log struct {
 	At    time.Duration
 	Level string // slog's level name: "INFO", "ERROR", ...
 	Stack bool   // it carries a goroutine stack (a panic's)
+	// Hostile: it says that an error's Error method panicked (it carries
+	// the panic value).
+	Hostile bool
 }
 
 // sortLogs puts logs in canonical order: records logged at the same instant
 // from different goroutines come in any order.
 func sortLogs(logs []Log) {
 	slices.SortStableFunc(logs, func(a, b Log) int {
-		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Level, b.Level), compareBool(a.Stack, b.Stack))
+		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Level, b.Level), compareBool(a.Stack, b.Stack),
+			compareBool(a.Hostile, b.Hostile))
 	})
 }
 
@@ -125,8 +129,9 @@ type HealthSample struct {
 	Entries []HealthEntry
 }
 
-// HealthEntry is one WorkerHealth. A panicking HealthReporter's entry has
-// Panicked set, and LastError cleared when it says "panicked".
+// HealthEntry is one WorkerHealth. The entry of a HealthReporter that may
+// panic (not a Tracker) has Panicked set, and LastError cleared, when
+// LastError says "panicked".
 type HealthEntry struct {
 	Name                     string
 	Panicked                 bool
@@ -259,6 +264,9 @@ func (l Log) String() string {
 	st := ""
 	if l.Stack {
 		st = " with stack"
+	}
+	if l.Hostile {
+		st += " saying Error panicked"
 	}
 	return fmt.Sprintf("%v %s%s", fmtDur(l.At), l.Level, st)
 }
