@@ -168,9 +168,9 @@ func drive(clk *fakeclock.Clock, done func() bool, missing func() string) string
 // the driver. It is safe for concurrent use.
 type recorder struct {
 	clk        *fakeclock.Clock
-	index      map[string]int // service name -> index
-	stopErrs   []error        // the error each service's Stop returns
-	stopBodies atomic.Int32   // Stop calls running that will return by themselves
+	index      map[string]int  // service name -> index
+	stopErrs   []error         // the error each service's Stop returns
+	stopBodies atomic.Int32    // Stop calls running that will return by themselves
 	mayPanic   map[string]bool // services whose Health may panic
 
 	mu          sync.Mutex // guards the fields below
