@@ -29,6 +29,8 @@ var Checkers = []Checker{
 	{"the StopReport is what the model says", checkReport},
 	{"a second Stop waits for the first and returns its report", checkStop2},
 	{"Health: order, names and values", checkHealth},
+	{"the health endpoint answers with the status, headers and JSON keys of the contract", checkHealthHTTP},
+	{"programmer errors panic with a message that starts with lifecycle: and names the service, and change nothing", checkMisuse},
 	{"the tracker contract", checkTracker},
 	{"events agree with the services' own trace", checkEventsAgree},
 	{"events are what the model says", checkEventsModel},
@@ -325,6 +327,35 @@ func checkHealth(_ Schedule, exp *Expectation, got *Trace) error {
 	return v.err()
 }
 
+func checkHealthHTTP(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for j, want := range exp.Trace.Health {
+		if j >= len(got.Health) {
+			continue // checkHealth reports it
+		}
+		if have := got.Health[j]; have.Via != want.Via || have.HTTP != want.HTTP {
+			v.add("sample %d at %v by %q: answered %s; want %s", j, fmtDur(want.At), want.Via, have.HTTP, want.HTTP)
+		}
+	}
+	return v.err()
+}
+
+func checkMisuse(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for j, want := range exp.Trace.Misuse {
+		if j >= len(got.Misuse) {
+			v.add("misuse %d (%s): not made", j, want.Kind)
+			continue
+		}
+		have := got.Misuse[j]
+		have.Message = ""
+		if have != want {
+			v.add("%s; want %s (message %q)", have, want, got.Misuse[j].Message)
+		}
+	}
+	return v.err()
+}
+
 // checkTracker holds each Tracker sample against the service's own trace:
 // a success sets LastSuccess and resets the count, a failure sets
 // LastFailure and LastError and adds one; zero until the first event.
@@ -340,6 +371,7 @@ func checkTracker(s Schedule, _ *Expectation, got *Trace) error {
 				break
 			}
 			e := sample.Entries[k]
+			e.JSON = ""
 			k++
 			if !sv.Health.Tracker || i >= len(got.Services) {
 				continue

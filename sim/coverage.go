@@ -33,6 +33,15 @@ var Features = []string{
 	"Stop returned 1ns before its deadline", "Stopper blocked for good", "abandoned Stop failed late",
 	// Health.
 	"Health panicked", "tracker used", "Health name overwritten", "tracker fed by Record", "tracker fed Failure(nil)",
+	"Health by GET", "Health by HEAD", "POST refused", "GET with a panicking reporter", "GET with a time left out",
+	// Logging.
+	"default logger", "WithLogger(nil)", "slog.Default changed while running",
+}
+
+func init() {
+	for _, k := range MisuseKinds() {
+		Features = append(Features, "misuse: "+k)
+	}
 }
 
 // Reached returns the [Features] that schedule s reaches, by the model.
@@ -70,7 +79,27 @@ func Reached(s Schedule, exp *Expectation) []string {
 		for _, e := range tr.Health[j].Entries {
 			add(e.Panicked, "Health panicked")
 		}
+		via := s.via(j)
+		add(via == ViaGet, "Health by GET")
+		add(via == ViaHead, "Health by HEAD")
+		add(via == ViaPost, "POST refused")
+		for _, e := range tr.Health[j].Entries {
+			add(via == ViaGet && e.Panicked, "GET with a panicking reporter")
+			add(via == ViaGet && !e.Panicked && (e.LastSuccess == Unset) != (e.LastFailure == Unset), "GET with a time left out")
+		}
 	}
+	for _, m := range s.Misuse {
+		add(true, "misuse: "+m.Kind)
+	}
+	logs := map[int]bool{}
+	for _, st := range tr.Services {
+		for _, l := range st.Logs {
+			logs[l.Logger] = true
+		}
+	}
+	add(s.Logger == LoggerDefault && logs[1], "default logger")
+	add(s.Logger == LoggerNil && logs[1], "WithLogger(nil)")
+	add(logs[1] && logs[2], "slog.Default changed while running")
 
 	for i, sv := range s.Services {
 		st := tr.Services[i]

@@ -233,6 +233,36 @@ func DrawSchedule(t *rapid.T) Schedule {
 			at = units(t, unit, "health_at", 60)
 		}
 		s.HealthAt = append(s.HealthAt, at)
+		s.HealthVia = append(s.HealthVia,
+			rapid.SampledFrom([]string{ViaCall, ViaCall, ViaCall, ViaGet, ViaHead, ViaPost}).Draw(t, "health_via"))
+	}
+
+	// Where the Manager logs: WithLogger, or slog.Default at each call,
+	// changed while Run runs (at or beside an instant of the dry run) or
+	// not.
+	switch rapid.IntRange(0, 5).Draw(t, "logger") {
+	case 4:
+		s.Logger = LoggerDefault
+	case 5:
+		s.Logger = LoggerNil
+	}
+	if s.Logger != LoggerWith && rapid.Bool().Draw(t, "logger_switch") {
+		at, ok := pick("logger_switch_instant")
+		if !ok {
+			at = units(t, unit, "logger_switch_at", 30)
+		}
+		s.LoggerSwitchAt = max(at+time.Duration(rapid.IntRange(-1, 1).Draw(t, "logger_switch_nudge")), 1)
+	}
+
+	// Programmer errors, before Run or while it runs.
+	if rapid.IntRange(0, 2).Draw(t, "misuse") == 0 {
+		s.Misuse = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Misuse {
+			m := Misuse{Kind: rapid.SampledFrom(MisuseKinds()).Draw(t, "misuse_kind")}
+			if _, late := misuseSpec(m.Kind); late {
+				m.At = max(units(t, unit, "misuse_at", 30), 1)
+			}
+			return m
+		}), 1, 2).Draw(t, "misuses")
 	}
 	return s
 }

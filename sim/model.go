@@ -83,9 +83,13 @@ func Model(s Schedule) Expectation {
 	// §4 Health.
 	exp.HealthAlt = map[[2]int]HealthEntry{}
 	for j, at := range s.HealthAt {
-		sample := HealthSample{At: at, Entries: []HealthEntry{}}
+		// Through the endpoint: the status and headers of the contract; a
+		// refused method reads no health, HEAD reads it but sends no body,
+		// GET sends it as JSON.
+		via := s.via(j)
+		sample := HealthSample{At: at, Via: via, HTTP: wantHTTP(via), Entries: []HealthEntry{}}
 		for i, sv := range s.Services {
-			if sv.Health == nil {
+			if sv.Health == nil || via == ViaPost {
 				continue
 			}
 			var e, alt HealthEntry
@@ -100,6 +104,12 @@ func Model(s Schedule) Expectation {
 					tr.Services[i].Logs = append(tr.Services[i].Logs, Log{At: at, Level: "ERROR"})
 				}
 			}
+			if via == ViaHead {
+				continue // read, not sent
+			}
+			if via == ViaGet {
+				e.JSON, alt.JSON = wantKeys(e), wantKeys(alt)
+			}
 			if alt != e {
 				exp.HealthAlt[[2]int{j, len(sample.Entries)}] = alt
 			}
@@ -107,7 +117,25 @@ func Model(s Schedule) Expectation {
 		}
 		tr.Health = append(tr.Health, sample)
 	}
+
+	// §5 Programmer errors: each panics, naming the package and the
+	// service, and changes nothing.
+	for _, m := range s.Misuse {
+		tr.Misuse = append(tr.Misuse, MisuseResult{At: m.At, Kind: m.Kind, Panicked: true, Prefix: true, Named: true, Kept: true})
+	}
+
+	// Without WithLogger, each record goes to slog.Default() as it is at
+	// the time of the call: the one set before Run, then the one set at
+	// LoggerSwitchAt (the oldest timer: first at its instant).
 	for i := range tr.Services {
+		if s.Logger != LoggerWith {
+			for k, l := range tr.Services[i].Logs {
+				tr.Services[i].Logs[k].Logger = 1
+				if s.LoggerSwitchAt > 0 && l.At >= s.LoggerSwitchAt {
+					tr.Services[i].Logs[k].Logger = 2
+				}
+			}
+		}
 		sortLogs(tr.Services[i].Logs)
 	}
 	return exp

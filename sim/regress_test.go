@@ -237,6 +237,30 @@ var regressions = []struct {
 			},
 		},
 	},
+	{
+		// The health endpoint at the instant a Tracker records (either
+		// state is right), through a panicking reporter, by GET, HEAD and
+		// a refused POST; programmer errors before and while Run runs; and
+		// the default logger, changed while Run runs: records before the
+		// change go to the first, at and after it to the second.
+		name: "EndpointMisuseDefaultLogger",
+		s: sim.Schedule{
+			CancelAt: 10 * ms, StopAt: 10 * ms, StopTimeout: ms,
+			HealthAt:  []time.Duration{3 * ms, 6 * ms, 7 * ms, 8 * ms},
+			HealthVia: []string{sim.ViaGet, sim.ViaGet, sim.ViaHead, sim.ViaPost},
+			Logger:    sim.LoggerDefault, LoggerSwitchAt: 5 * ms,
+			Misuse: []sim.Misuse{{Kind: "Register a duplicate name"}, {At: 4 * ms, Kind: "a second Run"},
+				{At: 4 * ms, Kind: "Register after Run"}, {Kind: "WithJitter(NaN)"}},
+			Services: []sim.Service{
+				{Steps: []sim.Step{{Run: 3 * ms, End: sim.Error}, {Run: 2 * ms, End: sim.Panic}},
+					Health: &sim.HealthPlan{Tracker: true}, Stopper: &sim.StopStep{End: sim.Error}},
+				{Health: &sim.HealthPlan{Pieces: []sim.HealthPiece{
+					{Until: 5 * ms, Name: "bogus", LastSuccess: ms, LastFailure: sim.Unset},
+					{Until: 20 * ms, Panic: true},
+				}}},
+			},
+		},
+	},
 }
 
 func TestRegressions(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -38,16 +39,32 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	clk := fakeclock.New(tb, Epoch)
 	rec := newRecorder(clk, len(s.Services))
 
-	opts := []lifecycle.Option{
-		lifecycle.WithClock(clk),
-		lifecycle.WithLogger(slog.New(&logHandler{rec: rec})),
-		lifecycle.WithEvents(rec.event),
+	opts := []lifecycle.Option{lifecycle.WithClock(clk), lifecycle.WithEvents(rec.event)}
+	switch s.Logger {
+	case LoggerWith:
+		opts = append(opts, lifecycle.WithLogger(slog.New(&logHandler{rec: rec})))
+	case LoggerNil:
+		opts = append(opts, lifecycle.WithLogger(nil))
 	}
 	if j := s.Jitter; j != nil {
 		r := j.R
 		opts = append(opts, lifecycle.WithJitter(j.Fraction, func() float64 { return r }))
 	}
 	m := lifecycle.NewManager(opts...)
+	if s.Logger != LoggerWith {
+		// slog.Default is global: set it once the Manager exists (so a
+		// Manager that took it at construction misses it), and restore it,
+		// with the log package's output that SetDefault redirects. No test
+		// of this package runs in parallel with another.
+		prev, out, flags := slog.Default(), log.Writer(), log.Flags()
+		slog.SetDefault(slog.New(&logHandler{rec: rec, logger: 1}))
+		defer func() {
+			slog.SetDefault(prev)
+			log.SetOutput(out)
+			log.SetFlags(flags)
+		}()
+	}
+	handler := lifecycle.HealthHandler(m)
 	if b := s.Backoff; b != nil {
 		m.SetBackoff(b.Initial, b.Maximum, b.Reset)
 	}
@@ -61,6 +78,14 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 		rec.stopErrs[i] = sv.stopErr
 		rec.mayPanic[sv.name] = sv.plan.Health != nil && !sv.plan.Health.Tracker
 		m.Register(sv.name, sv.wrap())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec.misuse = make([]MisuseResult, len(s.Misuse))
+	for j, mu := range s.Misuse {
+		if mu.At == 0 {
+			rec.misuse[j] = misuse(m, clk, ctx, 0, mu.Kind)
+		}
 	}
 	rec.names = m.Names()
 
@@ -76,8 +101,10 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 		go f()
 		synctest.Wait()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	if s.Logger != LoggerWith && s.LoggerSwitchAt > 0 {
+		// The oldest timer: at its instant, every log call comes after it.
+		clk.AfterFunc(s.LoggerSwitchAt, func() { slog.SetDefault(slog.New(&logHandler{rec: rec, logger: 2})) })
+	}
 	at(s.CancelAt, cancel)
 	var stopsLeft, samplesLeft atomic.Int32
 	stopsLeft.Add(1)
@@ -100,7 +127,23 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	rec.health = make([]HealthSample, len(s.HealthAt))
 	for j, t := range s.HealthAt {
 		samplesLeft.Add(1)
+		if via := s.via(j); via != ViaCall {
+			at(t, func() { rec.sampleHTTP(j, serveHealth(handler, via)); samplesLeft.Add(-1) })
+			continue
+		}
 		at(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
+	}
+	for j, mu := range s.Misuse {
+		if mu.At > 0 {
+			samplesLeft.Add(1)
+			at(mu.At, func() {
+				r := misuse(m, clk, ctx, mu.At, mu.Kind)
+				rec.mu.Lock()
+				rec.misuse[j] = r
+				rec.mu.Unlock()
+				samplesLeft.Add(-1)
+			})
+		}
 	}
 
 	var runDone atomic.Bool
@@ -188,6 +231,7 @@ type recorder struct {
 	report2     *lifecycle.StopReport
 	stop2At     time.Duration
 	health      []HealthSample
+	misuse      []MisuseResult
 }
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
@@ -246,6 +290,19 @@ func (r *recorder) sample(j int, hs []lifecycle.WorkerHealth) {
 			e.Panicked, e.LastError = true, ""
 		}
 		s.Entries = append(s.Entries, e)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.health[j] = s
+}
+
+// sampleHTTP records sample j, taken through the health endpoint.
+func (r *recorder) sampleHTTP(j int, s HealthSample) {
+	s.At = r.now()
+	for k, e := range s.Entries {
+		if r.mayPanic[e.Name] && strings.Contains(e.LastError, "panicked") {
+			s.Entries[k].Panicked, s.Entries[k].LastError = true, ""
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -315,7 +372,8 @@ func outcomeOf(e lifecycle.Event) (Outcome, string) {
 func (r *recorder) trace() *Trace {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health}
+	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health,
+		Misuse: r.misuse}
 	tr.Services = make([]ServiceTrace, len(r.attempts))
 	for i := range tr.Services {
 		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Stops: r.stops[i],
@@ -378,8 +436,9 @@ func classifyStopErr(name string, err, stopErr error) string {
 // logHandler is the Manager's slog.Handler: it records each record against
 // the service its "service" attribute names.
 type logHandler struct {
-	rec   *recorder
-	attrs []slog.Attr
+	rec    *recorder
+	logger int // Log.Logger of what it records
+	attrs  []slog.Attr
 }
 
 func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
@@ -403,7 +462,7 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 		visit(a)
 	}
 	r.Attrs(visit)
-	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack, Hostile: hostile}
+	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack, Hostile: hostile, Logger: h.logger}
 
 	h.rec.mu.Lock()
 	defer h.rec.mu.Unlock()
@@ -416,7 +475,7 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logHandler{rec: h.rec, attrs: append(slices.Clip(h.attrs), as...)}
+	return &logHandler{rec: h.rec, logger: h.logger, attrs: append(slices.Clip(h.attrs), as...)}
 }
 
 func (h *logHandler) WithGroup(string) slog.Handler { return h }

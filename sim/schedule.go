@@ -50,6 +50,34 @@ type Schedule struct {
 	Stop2       bool            // call Shutdown a second time, at Stop2At
 	Stop2At     time.Duration   // (its timeout is ignored: it gets the first call's report)
 	HealthAt    []time.Duration // Health samples; a sample at 0 is taken just before Run
+	HealthVia   []string        // how each sample is taken: ViaCall (also when missing) or an HTTP method
+
+	// Misuse are programmer errors the driver makes, each of which must
+	// panic, naming the package and the service, and change nothing.
+	Misuse []Misuse
+
+	// Logger is where the Manager logs: LoggerWith (WithLogger), or
+	// slog.Default() at the time of each call, with no WithLogger
+	// (LoggerDefault) or WithLogger(nil) (LoggerNil). The driver sets
+	// slog.Default before Run and, if LoggerSwitchAt > 0, sets another one
+	// then.
+	Logger         string
+	LoggerSwitchAt time.Duration
+}
+
+// The loggers a Manager can have (Schedule.Logger).
+const (
+	LoggerWith    = ""
+	LoggerDefault = "default"
+	LoggerNil     = "WithLogger(nil)"
+)
+
+// via is how sample j is taken.
+func (s *Schedule) via(j int) string {
+	if j < len(s.HealthVia) {
+		return s.HealthVia[j]
+	}
+	return ViaCall
 }
 
 // Backoff is the argument of SetBackoff, called before Run.
@@ -214,9 +242,21 @@ func (s Schedule) String() string {
 	}
 	if len(s.HealthAt) > 0 {
 		b.WriteString("; Health at")
-		for _, h := range s.HealthAt {
+		for j, h := range s.HealthAt {
 			b.WriteString(" " + fmtDur(h))
+			if v := s.via(j); v != ViaCall {
+				b.WriteString(" (" + v + ")")
+			}
 		}
+	}
+	if s.Logger != LoggerWith {
+		fmt.Fprintf(&b, "; logger %s", s.Logger)
+		if s.LoggerSwitchAt > 0 {
+			fmt.Fprintf(&b, ", slog.SetDefault again at %v", fmtDur(s.LoggerSwitchAt))
+		}
+	}
+	for _, m := range s.Misuse {
+		fmt.Fprintf(&b, "; at %v %s", fmtDur(m.At), m.Kind)
 	}
 	b.WriteString("\n")
 	for i, sv := range s.Services {

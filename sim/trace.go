@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +21,7 @@ type Trace struct {
 	Stop        StopTrace      // the first Shutdown call
 	Stop2       *Stop2Trace    // the second Shutdown call, if the schedule makes one
 	Health      []HealthSample // one per Schedule.HealthAt, in that order
+	Misuse      []MisuseResult // one per Schedule.Misuse, in that order
 
 	// StrayLogs are log records that name no registered service.
 	StrayLogs []string
@@ -51,6 +53,10 @@ type Log struct {
 	// Hostile: it says that an error's Error method panicked (it carries
 	// the panic value).
 	Hostile bool
+	// Logger is the logger it went to: 0 the one of WithLogger; without
+	// it, 1 the slog.Default set before Run, 2 the one set while Run runs
+	// (Schedule.LoggerSwitchAt).
+	Logger int
 }
 
 // sortLogs puts logs in canonical order: records logged at the same instant
@@ -58,7 +64,7 @@ type Log struct {
 func sortLogs(logs []Log) {
 	slices.SortStableFunc(logs, func(a, b Log) int {
 		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Level, b.Level), compareBool(a.Stack, b.Stack),
-			compareBool(a.Hostile, b.Hostile))
+			compareBool(a.Hostile, b.Hostile), cmp.Compare(a.Logger, b.Logger))
 	})
 }
 
@@ -122,10 +128,13 @@ type Stop2Trace struct {
 	SameReport bool
 }
 
-// HealthSample is one call of Manager.Health.
+// HealthSample is one call of Manager.Health, or one request to
+// lifecycle.HealthHandler.
 type HealthSample struct {
 	At      time.Duration
-	Nil     bool // Health returned nil
+	Via     string // ViaCall, or the request's method
+	HTTP    string // the status and the headers that matter (see serveHealth)
+	Nil     bool   // Health returned nil
 	Entries []HealthEntry
 }
 
@@ -138,6 +147,7 @@ type HealthEntry struct {
 	LastSuccess, LastFailure time.Duration // Unset: zero time
 	LastError                string
 	Failures                 int
+	JSON                     string // from a GET: the keys its JSON object has
 }
 
 // Event is one lifecycle.Event for a service.
@@ -179,7 +189,10 @@ func (t *Trace) String() string {
 			fmt.Fprintf(&b, "%s stop %s\n", Name(i), c)
 		}
 		for _, e := range s.Events {
-			fmt.Fprintf(&b, "%s event %s\n", Name(i), e)
+			b.WriteString(Name(i))
+			b.WriteString(" event ")
+			b.WriteString(e.String())
+			b.WriteByte('\n')
 		}
 		for _, l := range s.Logs {
 			fmt.Fprintf(&b, "%s log %s\n", Name(i), l)
@@ -195,6 +208,9 @@ func (t *Trace) String() string {
 	}
 	for _, h := range t.Health {
 		fmt.Fprintf(&b, "health %s\n", h)
+	}
+	for _, m := range t.Misuse {
+		fmt.Fprintf(&b, "misuse %s\n", m)
 	}
 	for _, l := range t.StrayLogs {
 		fmt.Fprintf(&b, "stray log %s\n", l)
@@ -231,6 +247,9 @@ func (r StopResult) String() string {
 func (h HealthSample) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "at %v nil=%v", fmtDur(h.At), h.Nil)
+	if h.Via != ViaCall {
+		fmt.Fprintf(&b, " %s: %s", h.Via, h.HTTP)
+	}
 	for _, e := range h.Entries {
 		b.WriteString(" " + e.String())
 	}
@@ -239,25 +258,37 @@ func (h HealthSample) String() string {
 
 func (e HealthEntry) String() string {
 	if e.Panicked {
-		return fmt.Sprintf("{%s panicked %q}", e.Name, e.LastError)
+		return fmt.Sprintf("{%s panicked %q json=%s}", e.Name, e.LastError, e.JSON)
 	}
-	return fmt.Sprintf("{%s ok=%s fail=%s %q n=%d}", e.Name, fmtStamp(e.LastSuccess), fmtStamp(e.LastFailure), e.LastError, e.Failures)
+	j := ""
+	if e.JSON != "" {
+		j = " json=" + e.JSON
+	}
+	return fmt.Sprintf("{%s ok=%s fail=%s %q n=%d%s}", e.Name, fmtStamp(e.LastSuccess), fmtStamp(e.LastFailure), e.LastError, e.Failures, j)
 }
 
 func (e Event) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%v %s", fmtDur(e.At), e.Kind)
+	// Written out, not with fmt: the most frequent line of a trace.
+	b := make([]byte, 0, 64)
+	b = append(b, fmtDur(e.At)...)
+	b = append(b, ' ')
+	b = append(b, e.Kind...)
 	if e.Attempt != 0 {
-		fmt.Fprintf(&b, " #%d", e.Attempt)
+		b = append(b, " #"...)
+		b = strconv.AppendInt(b, int64(e.Attempt), 10)
 	}
 	if e.Outcome != "" {
-		fmt.Fprintf(&b, " %s %q", e.Outcome, e.Detail)
+		b = append(b, ' ')
+		b = append(b, e.Outcome...)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, e.Detail)
 	}
-	fmt.Fprintf(&b, " d=%v", fmtDur(e.Duration))
+	b = append(b, " d="...)
+	b = append(b, fmtDur(e.Duration)...)
 	if e.Canceled {
-		b.WriteString(" canceled")
+		b = append(b, " canceled"...)
 	}
-	return b.String()
+	return string(b)
 }
 
 func (l Log) String() string {
@@ -267,6 +298,9 @@ func (l Log) String() string {
 	}
 	if l.Hostile {
 		st += " saying Error panicked"
+	}
+	if l.Logger != 0 {
+		st += fmt.Sprintf(" to default logger %d", l.Logger)
 	}
 	return fmt.Sprintf("%v %s%s", fmtDur(l.At), l.Level, st)
 }
