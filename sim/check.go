@@ -22,6 +22,7 @@ var Checkers = []Checker{
 	{"every attempt's start, end and outcome, per service, exactly", checkAttempts},
 	{"nothing starts after cancellation", checkNoStartAfterCancel},
 	{"Run returns only after every Runner returned, when the model says", checkRunReturn},
+	{"a Worker ticks on its grid from its spread first tick, skipping the times a slow tick overran", checkTicks},
 	{"Stoppers are called once each, in reverse registration order", checkStopOrder},
 	{"each Stopper's deadline is its call time + timeout/n", checkDeadlines},
 	{"the next Stopper is called when the previous returned, never after its deadline", checkNextCall},
@@ -102,6 +103,27 @@ func checkAttempts(_ Schedule, exp *Expectation, got *Trace) error {
 				v.add("%s run#%d: got %s; want no such attempt", Name(i), k+1, have[k])
 			case have[k] != want.Attempts[k]:
 				v.add("%s run#%d: got %s; want %s", Name(i), k+1, have[k], want.Attempts[k])
+			}
+		}
+	}
+	return v.err()
+}
+
+func checkTicks(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for i, want := range exp.Trace.Services {
+		var have []TickCall
+		if i < len(got.Services) {
+			have = got.Services[i].Ticks
+		}
+		for k := range max(len(want.Ticks), len(have)) {
+			switch {
+			case k >= len(have):
+				v.add("%s tick#%d: missing; want %s", Name(i), k+1, want.Ticks[k])
+			case k >= len(want.Ticks):
+				v.add("%s tick#%d: got %s; want no such tick", Name(i), k+1, have[k])
+			case have[k] != want.Ticks[k]:
+				v.add("%s tick#%d: got %s; want %s", Name(i), k+1, have[k], want.Ticks[k])
 			}
 		}
 	}
@@ -364,7 +386,7 @@ func checkTracker(s Schedule, _ *Expectation, got *Trace) error {
 	for j, sample := range got.Health {
 		k := 0
 		for i, sv := range s.Services {
-			if sv.Health == nil {
+			if !sv.reports() {
 				continue
 			}
 			if k >= len(sample.Entries) {
@@ -373,11 +395,15 @@ func checkTracker(s Schedule, _ *Expectation, got *Trace) error {
 			e := sample.Entries[k]
 			e.JSON = ""
 			k++
-			if !sv.Health.Tracker || i >= len(got.Services) {
+			if i >= len(got.Services) {
 				continue
 			}
-			before := tracked(Name(i), sv.Health.Calls, got.Services[i].Attempts, func(end time.Duration) bool { return end < sample.At })
-			after := tracked(Name(i), sv.Health.Calls, got.Services[i].Attempts, func(end time.Duration) bool { return end <= sample.At })
+			records, ok := trackerRecords(s, i, &got.Services[i])
+			if !ok {
+				continue
+			}
+			before := tracked(Name(i), records, func(end time.Duration) bool { return end < sample.At })
+			after := tracked(Name(i), records, func(end time.Duration) bool { return end <= sample.At })
 			if e != before && e != after {
 				v.add("sample %d at %v: %s's tracker shows %s; its calls of Run say %s", j, fmtDur(sample.At), Name(i), e, before)
 			}

@@ -34,6 +34,10 @@ var Features = []string{
 	// Health.
 	"Health panicked", "tracker used", "Health name overwritten", "tracker fed by Record", "tracker fed Failure(nil)",
 	"Health by GET", "Health by HEAD", "POST refused", "GET with a panicking reporter", "GET with a time left out",
+	// Workers.
+	"Worker ticked", "Worker first tick spread", "Worker spread draw out of range", "Worker tick skipped",
+	"Worker tick ended on the grid", "Worker tick failed", "Worker look-alike tick failure", "Worker tick panicked and restarted",
+	"Worker tick called Goexit", "Worker finished for good", "Worker tick cut short", "Worker health read after a restart",
 	// Logging.
 	"default logger", "WithLogger(nil)", "slog.Default changed while running",
 }
@@ -41,6 +45,42 @@ var Features = []string{
 func init() {
 	for _, k := range MisuseKinds() {
 		Features = append(Features, "misuse: "+k)
+	}
+}
+
+// reachedWorker adds the Worker features service i reaches.
+func reachedWorker(s Schedule, i int, w *WorkerPlan, st ServiceTrace, add func(bool, string)) {
+	in := func(c TickCall, a Attempt) bool { return c.Start >= a.Start && c.Start <= a.End }
+	for k, a := range st.Attempts {
+		var ticks []TickCall
+		for _, c := range st.Ticks {
+			if in(c, a) {
+				ticks = append(ticks, c)
+			}
+		}
+		if len(ticks) > 0 {
+			add(true, "Worker ticked")
+			add(ticks[0].Start > a.Start, "Worker first tick spread")
+			add(ticks[0].Start > a.Start && (w.R < 0 || w.R > 1 || math.IsNaN(w.R)), "Worker spread draw out of range")
+		}
+		for j, c := range ticks {
+			add(c.Outcome == "", "Worker tick cut short")
+			add(c.Outcome == Error, "Worker tick failed")
+			add(c.Outcome == Error && c.Detail == ErrFinishedText(), "Worker look-alike tick failure")
+			if j > 0 {
+				prev := ticks[j-1]
+				add(c.Start-prev.Start > w.Interval, "Worker tick skipped")
+				add(c.Start == prev.End && prev.End > prev.Start, "Worker tick ended on the grid")
+			}
+		}
+		add(a.Outcome == Panic && k+1 < len(st.Attempts), "Worker tick panicked and restarted")
+		add(a.Outcome == Goexit && !a.Canceled, "Worker tick called Goexit")
+		add(a.Outcome == Finished, "Worker finished for good")
+		if k > 0 {
+			for _, at := range s.HealthAt {
+				add(at > a.Start && at < s.CancelAt && st.Attempts[0].End < a.Start, "Worker health read after a restart")
+			}
+		}
 	}
 }
 
@@ -114,6 +154,10 @@ func Reached(s Schedule, exp *Expectation) []string {
 			for _, p := range h.Pieces {
 				add(!p.Panic && p.Name != Name(i), "Health name overwritten")
 			}
+		}
+		if w := sv.Worker; w != nil {
+			reachedWorker(s, i, w, st, add)
+			continue
 		}
 		// Supervision: what each attempt did, and the model's backoff
 		// decisions (read, not recomputed: the rule lives in supervise).

@@ -92,6 +92,9 @@ func DrawSchedule(t *rapid.T) Schedule {
 		if k := slices.IndexFunc(sv.Steps, func(st Step) bool { return st.Wait }); k >= 0 {
 			sv.Steps = sv.Steps[:k+1]
 		}
+		if rapid.IntRange(0, 5).Draw(t, "worker") == 0 {
+			return Service{Worker: drawWorker(t, unit)}
+		}
 		if rapid.Bool().Draw(t, "stopper") {
 			sv.Stopper = &StopStep{} // drawn below, once the share is known
 		}
@@ -267,6 +270,41 @@ func DrawSchedule(t *rapid.T) Schedule {
 	return s
 }
 
+// drawWorker draws a Worker: its interval, the spread of its first tick
+// (the draw in every shape the clamp tells apart) and its ticks, whose
+// work leans on the grid: 0, the interval, or 1ns either side of it, so
+// that ticks end on the grid, just before or just after it.
+func drawWorker(t *rapid.T, unit time.Duration) *WorkerPlan {
+	w := &WorkerPlan{Interval: max(units(t, unit, "interval", 10), 1)}
+	if rapid.Bool().Draw(t, "spread") {
+		w.Spread = max(units(t, unit, "spread_max", 10), 1)
+		w.R = rapid.OneOf(rapid.SampledFrom([]float64{0, 0.5, 1, math.Nextafter(1, 0)}), rapid.Float64Range(0, 1),
+			rapid.SampledFrom([]float64{-0.5, 1.5, math.NaN(), math.Inf(-1)})).Draw(t, "spread_rnd")
+	}
+	w.Ticks = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Tick {
+		var tk Tick
+		switch rapid.IntRange(0, 5).Draw(t, "tick_work_kind") {
+		case 0:
+		case 1:
+			tk.Work = w.Interval
+		case 2:
+			tk.Work = w.Interval - 1
+		case 3:
+			tk.Work = w.Interval + 1
+		default:
+			tk.Work = units(t, unit, "tick_work", 25)
+		}
+		tk.End = []Outcome{Nil, Nil, Nil, Error, Error, Error, Panic, Panic, Goexit, Finished}[rapid.IntRange(0, 9).Draw(t, "tick_end")]
+		shapes := Shapes[tk.End]
+		if tk.End == Error {
+			shapes = shapes[:2] // not an Error method that panics: the Tracker's text for it is not the sim's to model
+		}
+		tk.Shape = shape(t, shapes, "tick_shape")
+		return tk
+	}), 0, 6).Draw(t, "ticks")
+	return w
+}
+
 // shape draws one of shapes, the plain one (first) half the time.
 func shape(t *rapid.T, shapes []string, label string) string {
 	if len(shapes) < 2 {
@@ -325,14 +363,23 @@ const horizon = 1<<62 + 1<<61
 func dryInstants(s Schedule) [][]time.Duration {
 	out := make([][]time.Duration, len(s.Services))
 	for i := range s.Services {
-		attempts, _, _ := supervise(s, i, forever)
-		for _, a := range attempts {
+		l := supervise(s, i, forever)
+		for _, a := range l.attempts {
 			for _, x := range []time.Duration{a.Start, a.End} {
 				if x > 0 && x < horizon {
 					out[i] = append(out[i], x)
 				}
 			}
 		}
+		for _, c := range l.ticks { // a Worker's ticks, in time order too
+			for _, x := range []time.Duration{c.Start, c.End} {
+				if x > 0 && x < horizon {
+					out[i] = append(out[i], x)
+				}
+			}
+		}
+		slices.Sort(out[i])
+		out[i] = slices.Compact(out[i])
 	}
 	return out
 }

@@ -58,12 +58,12 @@ func Model(s Schedule) Expectation {
 	tr.RunReturned = s.CancelAt // Run returns once ctx is done ...
 	exp.Restarts = make([][]Restart, len(s.Services))
 	for i := range s.Services {
-		attempts, events, restarts := supervise(s, i, s.CancelAt)
-		tr.Services[i].Attempts = attempts
-		exp.Restarts[i] = restarts
-		tr.Services[i].Logs = runLogs(attempts)
-		runEvents = append(runEvents, events)
-		for _, a := range attempts {
+		l := supervise(s, i, s.CancelAt)
+		tr.Services[i].Attempts, tr.Services[i].Ticks = l.attempts, l.ticks
+		exp.Restarts[i] = l.restarts
+		tr.Services[i].Logs = runLogs(l.attempts)
+		runEvents = append(runEvents, l.events)
+		for _, a := range l.attempts {
 			tr.RunReturned = max(tr.RunReturned, a.End) // ... and every Runner has returned.
 		}
 	}
@@ -89,14 +89,14 @@ func Model(s Schedule) Expectation {
 		via := s.via(j)
 		sample := HealthSample{At: at, Via: via, HTTP: wantHTTP(via), Entries: []HealthEntry{}}
 		for i, sv := range s.Services {
-			if sv.Health == nil || via == ViaPost {
+			if !sv.reports() || via == ViaPost {
 				continue
 			}
 			var e, alt HealthEntry
-			if sv.Health.Tracker {
+			if records, ok := trackerRecords(s, i, &tr.Services[i]); ok {
 				// Updates before the instant, or (alt) up to and including it.
-				e = tracked(Name(i), sv.Health.Calls, tr.Services[i].Attempts, func(end time.Duration) bool { return end < at })
-				alt = tracked(Name(i), sv.Health.Calls, tr.Services[i].Attempts, func(end time.Duration) bool { return end <= at })
+				e = tracked(Name(i), records, func(end time.Duration) bool { return end < at })
+				alt = tracked(Name(i), records, func(end time.Duration) bool { return end <= at })
 			} else {
 				e = reported(Name(i), sv.Health.Pieces, at)
 				alt = e
@@ -160,31 +160,58 @@ func runLogs(attempts []Attempt) []Log {
 	return logs
 }
 
-// supervise is the supervise loop of service i, with Run's ctx cancelled at
-// cancelAt (0: before Run). It returns the attempts, the Run events and
-// the backoff decisions.
-func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event, []Restart) {
-	if cancelAt == 0 {
-		return nil, nil, nil // a ctx done at the call: Run starts nothing
+// trackerRecords returns what service i's Tracker records, from its
+// trace, if it has one: a Worker's ticks, or its own calls of Run.
+func trackerRecords(s Schedule, i int, st *ServiceTrace) ([]record, bool) {
+	sv := s.Services[i]
+	switch {
+	case sv.Worker != nil:
+		return tickRecords(Name(i), st.Ticks), true
+	case sv.Health != nil && sv.Health.Tracker:
+		return attemptRecords(sv.Health.Calls, st.Attempts), true
 	}
-	var attempts []Attempt          // model of the service's calls of Run
-	var events []Event              // model of its Run events
-	var restarts []Restart          // model of its backoff decisions
+	return nil, false
+}
+
+// life is what the model says one service's supervise loop does.
+type life struct {
+	attempts []Attempt  // the service's calls of Run
+	events   []Event    // its Run events
+	restarts []Restart  // the backoff decisions
+	ticks    []TickCall // a Worker's ticks
+}
+
+// supervise is the supervise loop of service i, with Run's ctx cancelled at
+// cancelAt (0: before Run).
+func supervise(s Schedule, i int, cancelAt time.Duration) life {
+	var l life
+	if cancelAt == 0 {
+		return l // a ctx done at the call: Run starts nothing
+	}
+	attempts, events, restarts := &l.attempts, &l.events, &l.restarts
+	nextTick := 0                   // a Worker's next tick in its script
 	backoff := s.settings().Initial // the next restart delay
 	overflowed := false             // backoff is a doubling of a delay above MaxInt64/2
 	now := time.Duration(0)
 	for k := 0; ; k++ {
 		// 1. Call Run.
-		a := attempt(s.Services[i].step(k), Name(i), k+1, now, cancelAt)
-		attempts = append(attempts, a)
-		events = append(events,
+		var a Attempt
+		if w := s.Services[i].Worker; w != nil {
+			var ticks []TickCall
+			a, ticks, nextTick = workerRun(w, Name(i), now, cancelAt, nextTick)
+			l.ticks = append(l.ticks, ticks...)
+		} else {
+			a = attempt(s.Services[i].step(k), Name(i), k+1, now, cancelAt)
+		}
+		*attempts = append(*attempts, a)
+		*events = append(*events,
 			Event{At: a.Start, Kind: "AttemptStarted", Attempt: k + 1},
 			Event{At: a.End, Kind: "AttemptEnded", Attempt: k + 1, Outcome: a.Outcome, Detail: eventDetail(a.Outcome, a.Detail),
 				Duration: a.End - a.Start, Canceled: a.Canceled})
 		// 2. ctx done when Run returned: the loop ends. So does finishing
 		// for good.
 		if a.Canceled || a.Outcome == Finished || a.End == forever {
-			return attempts, events, restarts
+			return l
 		}
 		// 4. A run of at least reset starts the doubling again. The
 		// setting is the one in force now (SetBackoff may have changed it).
@@ -198,11 +225,11 @@ func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event, [
 		// exactly at cancelAt is cut short.
 		r.Delay, r.Overflowed = backoff, overflowed
 		r.Wait = jittered(backoff, s.Jitter)
-		events = append(events, Event{At: a.End, Kind: "BackingOff", Attempt: k + 1, Duration: r.Wait})
+		*events = append(*events, Event{At: a.End, Kind: "BackingOff", Attempt: k + 1, Duration: r.Wait})
 		restart := addSat(a.End, r.Wait)
 		if restart >= cancelAt {
-			restarts = append(restarts, r)
-			return attempts, events, restarts
+			*restarts = append(*restarts, r)
+			return l
 		}
 		// 6. Double, saturating, capped at maximum.
 		r.Restarted = true
@@ -213,7 +240,7 @@ func supervise(s Schedule, i int, cancelAt time.Duration) ([]Attempt, []Event, [
 		} else {
 			backoff *= 2
 		}
-		restarts = append(restarts, r)
+		*restarts = append(*restarts, r)
 		now = restart
 	}
 }
@@ -356,27 +383,6 @@ func stopErrClass(o Outcome, detail string) string {
 		return "goexit"
 	}
 	return ""
-}
-
-// tracked is the health of a service whose Tracker recorded, with the
-// given calls, the end of each attempt for which upTo(end) holds.
-func tracked(name string, calls TrackerCalls, attempts []Attempt, upTo func(time.Duration) bool) HealthEntry {
-	h := HealthEntry{Name: name, LastSuccess: Unset, LastFailure: Unset}
-	for _, a := range attempts {
-		if !upTo(a.End) {
-			break
-		}
-		if a.Outcome == Nil {
-			h.LastSuccess, h.Failures = a.End, 0
-		} else {
-			h.LastFailure, h.LastError = a.End, a.Detail
-			if calls == TrackFailureNil {
-				h.LastError = "unknown error" // Failure(nil)
-			}
-			h.Failures++
-		}
-	}
-	return h
 }
 
 // reported is the health of a service whose Health is a function of time.

@@ -261,6 +261,27 @@ var regressions = []struct {
 			},
 		},
 	},
+	{
+		// Workers under the Manager: a slow tick skips the grid times it
+		// overran, one ends exactly on the grid and the next starts at
+		// once; a panicking tick is recorded, then restarted by the
+		// Manager with backoff, after the spread, and keeps its health; a
+		// look-alike of ErrFinished is a failure; ErrFinished wrapped ends
+		// the Worker for good. Health is read by GET, at a tick's instant.
+		name: "WorkersUnderTheManager",
+		s: sim.Schedule{
+			CancelAt: 30 * s1, StopAt: 30 * s1,
+			HealthAt:  []time.Duration{5 * s1, 12 * s1, 12*s1 + 500*ms},
+			HealthVia: []string{sim.ViaCall, sim.ViaGet, sim.ViaCall},
+			Services: []sim.Service{
+				{Worker: &sim.WorkerPlan{Interval: s1, Spread: 2 * s1, R: 0.25, Ticks: []sim.Tick{
+					{Work: 2*s1 + 500*ms, End: sim.Nil}, {Work: s1, End: sim.Error, Shape: sim.ShapeLookalike},
+					{End: sim.Panic, Shape: sim.ShapeInt}, {End: sim.Nil}, {Work: s1 - ns, End: sim.Finished, Shape: sim.ShapeWrapped2},
+				}}},
+				{Worker: &sim.WorkerPlan{Interval: 3 * s1, Ticks: []sim.Tick{{End: sim.Goexit}, {Work: 40 * s1, End: sim.Nil}}}},
+			},
+		},
+	},
 }
 
 func TestRegressions(t *testing.T) {

@@ -81,7 +81,9 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	rec.misuse = make([]MisuseResult, len(s.Misuse))
+	if len(s.Misuse) > 0 {
+		rec.misuse = make([]MisuseResult, len(s.Misuse))
+	}
 	for j, mu := range s.Misuse {
 		if mu.At == 0 {
 			rec.misuse[j] = misuse(m, clk, ctx, 0, mu.Kind)
@@ -219,6 +221,7 @@ type recorder struct {
 	mu          sync.Mutex // guards the fields below
 	names       []string
 	attempts    [][]Attempt
+	ticks       [][]TickCall
 	stops       [][]StopCall
 	runEvents   [][]Event
 	stopEvents  [][]Event
@@ -236,7 +239,7 @@ type recorder struct {
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
 	r := &recorder{clk: clk, index: map[string]int{}, stopErrs: make([]error, n), mayPanic: map[string]bool{},
-		attempts: make([][]Attempt, n), stops: make([][]StopCall, n),
+		attempts: make([][]Attempt, n), ticks: make([][]TickCall, n), stops: make([][]StopCall, n),
 		runEvents: make([][]Event, n), stopEvents: make([][]Event, n), logs: make([][]Log, n),
 		runReturned: Unset}
 	for i := range n {
@@ -252,6 +255,12 @@ func (r *recorder) attempt(i int, a Attempt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts[i] = append(r.attempts[i], a)
+}
+
+func (r *recorder) tickCall(i int, c TickCall) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ticks[i] = append(r.ticks[i], c)
 }
 
 func (r *recorder) stopCall(i int, c StopCall) {
@@ -376,7 +385,7 @@ func (r *recorder) trace() *Trace {
 		Misuse: r.misuse}
 	tr.Services = make([]ServiceTrace, len(r.attempts))
 	for i := range tr.Services {
-		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Stops: r.stops[i],
+		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Ticks: r.ticks[i], Stops: r.stops[i],
 			Events: mergeEvents(r.runEvents[i], r.stopEvents[i]), Logs: r.logs[i]}
 		sortLogs(tr.Services[i].Logs)
 	}

@@ -101,7 +101,13 @@ type Service struct {
 	Steps   []Step
 	Stopper *StopStep   // nil: the service does not implement Stopper
 	Health  *HealthPlan // nil: the service does not implement HealthReporter
+	// Worker, if set, makes the service a lifecycle.Worker instead: Steps,
+	// Stopper and Health are then unused (a Worker reports health).
+	Worker *WorkerPlan
 }
+
+// reports says whether the service implements HealthReporter.
+func (sv *Service) reports() bool { return sv.Health != nil || sv.Worker != nil }
 
 // Step is one call of Run.
 type Step struct {
@@ -260,6 +266,10 @@ func (s Schedule) String() string {
 	}
 	b.WriteString("\n")
 	for i, sv := range s.Services {
+		if sv.Worker != nil {
+			fmt.Fprintf(&b, "%s: %s\n", Name(i), sv.Worker)
+			continue
+		}
 		fmt.Fprintf(&b, "%s: run", Name(i))
 		for _, st := range sv.Steps {
 			b.WriteString(" " + st.String())

@@ -80,6 +80,9 @@ type finishedError struct{ text string }
 func (e *finishedError) Error() string { return e.text }
 func (e *finishedError) Unwrap() error { return lifecycle.ErrFinished }
 
+// ErrFinishedText is the text of lifecycle.ErrFinished: a look-alike's.
+func ErrFinishedText() string { return lifecycle.ErrFinished.Error() }
+
 // hostileDetail is how [describe] writes a hostileError.
 var hostileDetail = describe((*hostileError)(nil))
 
@@ -191,7 +194,9 @@ type service struct {
 	tracker *lifecycle.Tracker // nil unless plan.Health.Tracker
 	release <-chan struct{}    // closed when the simulation ends
 
-	calls   int // Run calls so far; only Run touches it
+	calls   int      // Run calls so far; only Run touches it
+	ticks   int      // a Worker's ticks so far; only its Run touches it
+	last    TickCall // a Worker's last tick
 	stopErr error
 }
 
@@ -368,6 +373,8 @@ func (s withTrackerSt) Stop(ctx context.Context) error { return s.stop(ctx) }
 func (s *service) wrap() lifecycle.Runner {
 	stopper, health := s.plan.Stopper != nil, s.plan.Health
 	switch {
+	case s.plan.Worker != nil:
+		return workerService{s, s.newWorker()}
 	case health == nil && !stopper:
 		return runnerOnly{s}
 	case health == nil:

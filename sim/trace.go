@@ -35,6 +35,7 @@ type Trace struct {
 // and the events the Manager reported about it.
 type ServiceTrace struct {
 	Attempts []Attempt
+	Ticks    []TickCall // a Worker's ticks, as its function saw them
 	Stops    []StopCall
 	// Events are those of WithEvents for this service: the Run events in
 	// the order they were emitted, merged by time with the Stop events
@@ -184,6 +185,9 @@ func (t *Trace) String() string {
 	for i, s := range t.Services {
 		for k, a := range s.Attempts {
 			fmt.Fprintf(&b, "%s run#%d %s\n", Name(i), k+1, a)
+		}
+		for k, c := range s.Ticks {
+			fmt.Fprintf(&b, "%s tick#%d %s\n", Name(i), k+1, c)
 		}
 		for _, c := range s.Stops {
 			fmt.Fprintf(&b, "%s stop %s\n", Name(i), c)
