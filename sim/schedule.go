@@ -214,11 +214,22 @@ func (sv *Service) step(k int) Step {
 
 // Size summarises how big the schedule is, for reports of shrunk failures.
 func (s Schedule) Size() string {
-	steps := 0
+	steps, workers, ticks := 0, 0, 0
 	for _, sv := range s.Services {
 		steps += len(sv.Steps)
+		if sv.Worker != nil {
+			workers++
+			ticks += len(sv.Worker.Ticks)
+		}
 	}
-	return fmt.Sprintf("%d services, %d Run steps, %d Stoppers, %d Health samples", len(s.Services), steps, s.Stoppers(), len(s.HealthAt))
+	size := fmt.Sprintf("%d services, %d Run steps, %d Stoppers, %d Health samples", len(s.Services), steps, s.Stoppers(), len(s.HealthAt))
+	if workers > 0 {
+		size += fmt.Sprintf(", %d Workers with %d ticks", workers, ticks)
+	}
+	if len(s.Misuse) > 0 {
+		size += fmt.Sprintf(", %d misuses", len(s.Misuse))
+	}
+	return size
 }
 
 // String renders the schedule, one line per service.
