@@ -113,7 +113,7 @@ func TestVerify_ReportsNondeterminism(t *testing.T) {
 	if err == nil {
 		t.Fatal("Verify(corrupt trace) = nil; want a failure")
 	}
-	for _, want := range []string{"svc0: run [0s error]", "schedule size: 3 services", "violated: every attempt's",
+	for _, want := range []string{"svc0: run [0s error]", "schedule size: 4 services", "violated: every attempt's",
 		"trace diff (-want +got)", "timeline", "svc0 got        *", "legend:"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("failure report lacks %q:\n%v", want, err)
