@@ -323,7 +323,7 @@ func shutdown(s Schedule, services []ServiceTrace) (StopTrace, [][]Event) {
 			// own timer: it returns ctx.Err().
 			call.Returned, call.Outcome, call.Detail = max(now+share, now), Error, "context deadline exceeded"
 		default:
-			call.Returned, call.Outcome, call.Detail = now+sp.Took, sp.End, stopDetail(sp, plainStopErr)
+			call.Returned, call.Outcome, call.Detail = now+sp.Took, sp.End, stopDetail(sp, errPlainStop)
 		}
 		// A Stopper that returns while its ctx is live is in time; one
 		// whose ctx is done when it returns (at the very deadline
@@ -370,8 +370,8 @@ func eventDetail(o Outcome, detail string) string {
 	return detail
 }
 
-// plainStopErr is the error a Stopper of the plain shape returns.
-var plainStopErr = errors.New("stop error")
+// errPlainStop is the error a Stopper of the plain shape returns.
+var errPlainStop = errors.New("stop error")
 
 // stopErrClass is the classified StopResult.Err of a Stopper that ended
 // in time with outcome o, described by detail.

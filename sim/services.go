@@ -88,31 +88,31 @@ var hostileDetail = describe((*hostileError)(nil))
 
 // runEnd is how call k (from 1) of service name ends by step st: the error
 // it returns, or the value it panics with.
-func runEnd(name string, k int, st Step) (err error, value any) {
+func runEnd(name string, k int, st Step) (value any, err error) {
 	text := fmt.Sprintf("%s#%d %s", name, k, st.End)
 	switch st.End {
 	case Error:
 		switch st.Shape {
 		case ShapeLookalike:
-			return errors.New(lifecycle.ErrFinished.Error()), nil
+			return nil, errors.New(lifecycle.ErrFinished.Error())
 		case ShapeHostile:
-			return (*hostileError)(nil), nil
+			return nil, (*hostileError)(nil)
 		}
-		return errors.New(text), nil
+		return nil, errors.New(text)
 	case Finished:
 		switch st.Shape {
 		case ShapeBare:
-			return lifecycle.ErrFinished, nil
+			return nil, lifecycle.ErrFinished
 		case ShapeWrapped2:
-			return fmt.Errorf("%s: %w", text, fmt.Errorf("level 2: %w", lifecycle.ErrFinished)), nil
+			return nil, fmt.Errorf("%s: %w", text, fmt.Errorf("level 2: %w", lifecycle.ErrFinished))
 		case ShapeWrapped3:
-			return fmt.Errorf("%s: %w", text, fmt.Errorf("level 2: %w", fmt.Errorf("level 3: %w", lifecycle.ErrFinished))), nil
+			return nil, fmt.Errorf("%s: %w", text, fmt.Errorf("level 2: %w", fmt.Errorf("level 3: %w", lifecycle.ErrFinished)))
 		case ShapeJoined:
-			return errors.Join(errors.New(text), lifecycle.ErrFinished), nil
+			return nil, errors.Join(errors.New(text), lifecycle.ErrFinished)
 		}
-		return &finishedError{text}, nil
+		return nil, &finishedError{text}
 	case Panic:
-		return nil, panicValue(text, k, st.Shape)
+		return panicValue(text, k, st.Shape), nil
 	}
 	return nil, nil
 }
@@ -133,7 +133,7 @@ func panicValue(text string, k int, shape string) any {
 // runDetail is how call k (from 1) of service name, ending by step st,
 // describes its end: the text of its error, or its panic value.
 func runDetail(name string, k int, st Step) string {
-	err, v := runEnd(name, k, st)
+	v, err := runEnd(name, k, st)
 	switch {
 	case st.End == Panic:
 		return fmt.Sprint(v)
@@ -148,15 +148,15 @@ func runDetail(name string, k int, st Step) string {
 // stopEnd is how a Stop call ends by sp, when it does not honour a done
 // ctx: the error it returns (plainErr for the plain shape), or the value
 // it panics with. It does not name the service: the Manager's report must.
-func stopEnd(sp *StopStep, plainErr error) (err error, value any) {
+func stopEnd(sp *StopStep, plainErr error) (value any, err error) {
 	switch sp.End {
 	case Error:
 		if sp.Shape == ShapeHostile {
-			return (*hostileError)(nil), nil
+			return nil, (*hostileError)(nil)
 		}
-		return plainErr, nil
+		return nil, plainErr
 	case Panic:
-		return nil, panicValue("stop panic", 7, sp.Shape)
+		return panicValue("stop panic", 7, sp.Shape), nil
 	}
 	return nil, nil
 }
@@ -171,7 +171,7 @@ func stopErr(sp *StopStep) error {
 
 // stopDetail is how a Stop call by sp describes its end.
 func stopDetail(sp *StopStep, plainErr error) string {
-	err, v := stopEnd(sp, plainErr)
+	v, err := stopEnd(sp, plainErr)
 	switch {
 	case sp.End == Panic:
 		return fmt.Sprint(v)
@@ -224,7 +224,7 @@ func (s *service) Run(ctx context.Context) error {
 	default:
 		s.sleep(st.Run)
 	}
-	err, v := runEnd(s.name, k, st)
+	v, err := runEnd(s.name, k, st)
 	return s.end(ctx, k, start, st, err, v)
 }
 
@@ -285,7 +285,7 @@ func (s *service) stop(ctx context.Context) error {
 	s.rec.stopBodies.Add(1)
 	defer s.rec.stopBodies.Add(-1)
 	o := sp.End
-	err, v := stopEnd(sp, s.stopErr)
+	v, err := stopEnd(sp, s.stopErr)
 	switch {
 	case sp.Took > 0 && sp.Honour:
 		ch, stopTimer := s.clk.NewTimer(sp.Took)

@@ -66,7 +66,7 @@ func (w WorkerPlan) String() string {
 
 // tickEnd is how tick k (from 1) of service name ends by t: the error its
 // function returns, or the value it panics with.
-func tickEnd(name string, k int, t Tick) (error, any) {
+func tickEnd(name string, k int, t Tick) (any, error) {
 	return runEnd(fmt.Sprintf("%s tick", name), k, Step{End: t.End, Shape: t.Shape})
 }
 
@@ -151,7 +151,7 @@ func (s *service) tick(ctx context.Context) error {
 			return cut()
 		}
 	}
-	err, v := tickEnd(s.name, k, t)
+	v, err := tickEnd(s.name, k, t)
 	c.End, c.Outcome, c.Detail = s.rec.now(), t.End, tickDetail(s.name, k, t)
 	s.last = c
 	s.rec.tickCall(s.idx, c)
