@@ -60,7 +60,7 @@ func TestWorkerJitter_ZeroMaxIsNoJitter(t *testing.T) {
 		clk := fakeclock.New(t, extEpoch)
 		tk := &tickLog{clk: clk}
 		w := lifecycle.NewWorker(10*time.Second, tk.tick,
-			lifecycle.WorkerClock(clk), lifecycle.WorkerJitter(0, func() float64 { return 0.5 }))
+			lifecycle.WorkerClock(clk), lifecycle.WorkerStartSpread(0, func() float64 { return 0.5 }))
 
 		driveWorker(clk, w, cancelOnClock(t, clk, 15*time.Second))
 

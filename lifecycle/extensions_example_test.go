@@ -264,7 +264,7 @@ func Example_program() {
 	// 5s of start; a tick that fails shows in the health endpoint.
 	m := lifecycle.NewManager()
 	m.Register("cache-refresh", lifecycle.NewWorker(30*time.Second, refreshCache,
-		lifecycle.WorkerJitter(5*time.Second, nil)))
+		lifecycle.WorkerStartSpread(5*time.Second, nil)))
 
 	// The health endpoint: curl localhost:8080/api/workers
 	mux := http.NewServeMux()

@@ -189,7 +189,7 @@ func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
 			s.name, budget, context.DeadlineExceeded)
 		m.postLog(slog.LevelError, "lifecycle: Stop abandoned at its deadline",
 			slog.String("service", s.name), slog.Duration("budget", budget))
-		m.post(Event{Kind: StopAbandoned, Service: s.name, Time: deadline, Duration: budget})
+		m.post(Event{Kind: StopAbandoned, Service: s.name, Time: m.clock.Now(), Duration: budget})
 		return res
 	}
 	res.Elapsed = m.clock.Since(called)

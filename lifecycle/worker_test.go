@@ -189,7 +189,7 @@ func TestWorker_FirstTickJitterExact(t *testing.T) {
 				calls := 0
 				rnd := func() float64 { calls++; return tc.rnd }
 				w := lifecycle.NewWorker(10*time.Second, tk.tick,
-					lifecycle.WorkerClock(clk), lifecycle.WorkerJitter(8*time.Second, rnd))
+					lifecycle.WorkerClock(clk), lifecycle.WorkerStartSpread(8*time.Second, rnd))
 
 				driveWorker(clk, w, cancelOnClock(t, clk, 25*time.Second))
 
@@ -233,7 +233,7 @@ func TestWorker_CancelDuringJitterReturnsAtOnce(t *testing.T) {
 		clk := fakeclock.New(t, extEpoch)
 		tk := &tickLog{clk: clk}
 		w := lifecycle.NewWorker(time.Minute, tk.tick, lifecycle.WorkerClock(clk),
-			lifecycle.WorkerJitter(10*time.Second, func() float64 { return 0.5 }))
+			lifecycle.WorkerStartSpread(10*time.Second, func() float64 { return 0.5 }))
 
 		r := driveWorker(clk, w, cancelOnClock(t, clk, 3*time.Second))
 
@@ -382,7 +382,7 @@ func TestWorker_OnRealClockPath(t *testing.T) {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-		}, lifecycle.WorkerJitter(time.Minute, func() float64 { return 0.5 }))
+		}, lifecycle.WorkerStartSpread(time.Minute, func() float64 { return 0.5 }))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Hour)
 		defer cancel()
 
@@ -442,7 +442,7 @@ func TestWorker_SupervisedByManager(t *testing.T) {
 				panic("corrupt page")
 			}
 			return tk.tick(ctx)
-		}, lifecycle.WorkerClock(clk), lifecycle.WorkerJitter(4*time.Second, func() float64 {
+		}, lifecycle.WorkerClock(clk), lifecycle.WorkerStartSpread(4*time.Second, func() float64 {
 			j := jitters[0]
 			jitters = jitters[1:]
 			return j
@@ -475,7 +475,7 @@ func TestNewWorker_ProgrammerErrorsPanic(t *testing.T) {
 		"nil func":          func() { lifecycle.NewWorker(time.Second, nil) },
 		"nil option":        func() { lifecycle.NewWorker(time.Second, fn, nil) },
 		"nil clock":         func() { lifecycle.WorkerClock(nil) },
-		"negative jitter":   func() { lifecycle.WorkerJitter(-1, nil) },
+		"negative jitter":   func() { lifecycle.WorkerStartSpread(-1, nil) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -494,7 +494,7 @@ func TestWorker_JitterNilRndUsesGlobalSource(t *testing.T) {
 		clk := fakeclock.New(t, extEpoch)
 		tk := &tickLog{clk: clk}
 		w := lifecycle.NewWorker(time.Hour, tk.tick, lifecycle.WorkerClock(clk),
-			lifecycle.WorkerJitter(time.Minute, nil))
+			lifecycle.WorkerStartSpread(time.Minute, nil))
 
 		driveWorker(clk, w, cancelOnClock(t, clk, 90*time.Second))
 

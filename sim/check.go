@@ -22,6 +22,7 @@ var Checkers = []Checker{
 	{"every attempt's start, end and outcome, per service, exactly", checkAttempts},
 	{"nothing starts after cancellation", checkNoStartAfterCancel},
 	{"Run returns only after every Runner returned, when the model says", checkRunReturn},
+	{"a Worker ticks on its grid from its spread first tick, skipping the times a slow tick overran", checkTicks},
 	{"Stoppers are called once each, in reverse registration order", checkStopOrder},
 	{"each Stopper's deadline is its call time + timeout/n", checkDeadlines},
 	{"the next Stopper is called when the previous returned, never after its deadline", checkNextCall},
@@ -29,6 +30,8 @@ var Checkers = []Checker{
 	{"the StopReport is what the model says", checkReport},
 	{"a second Stop waits for the first and returns its report", checkStop2},
 	{"Health: order, names and values", checkHealth},
+	{"the health endpoint answers with the status, headers and JSON keys of the contract", checkHealthHTTP},
+	{"programmer errors panic with a message that starts with lifecycle: and names the service, and change nothing", checkMisuse},
 	{"the tracker contract", checkTracker},
 	{"events agree with the services' own trace", checkEventsAgree},
 	{"events are what the model says", checkEventsModel},
@@ -100,6 +103,27 @@ func checkAttempts(_ Schedule, exp *Expectation, got *Trace) error {
 				v.add("%s run#%d: got %s; want no such attempt", Name(i), k+1, have[k])
 			case have[k] != want.Attempts[k]:
 				v.add("%s run#%d: got %s; want %s", Name(i), k+1, have[k], want.Attempts[k])
+			}
+		}
+	}
+	return v.err()
+}
+
+func checkTicks(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for i, want := range exp.Trace.Services {
+		var have []TickCall
+		if i < len(got.Services) {
+			have = got.Services[i].Ticks
+		}
+		for k := range max(len(want.Ticks), len(have)) {
+			switch {
+			case k >= len(have):
+				v.add("%s tick#%d: missing; want %s", Name(i), k+1, want.Ticks[k])
+			case k >= len(want.Ticks):
+				v.add("%s tick#%d: got %s; want no such tick", Name(i), k+1, have[k])
+			case have[k] != want.Ticks[k]:
+				v.add("%s tick#%d: got %s; want %s", Name(i), k+1, have[k], want.Ticks[k])
 			}
 		}
 	}
@@ -325,6 +349,35 @@ func checkHealth(_ Schedule, exp *Expectation, got *Trace) error {
 	return v.err()
 }
 
+func checkHealthHTTP(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for j, want := range exp.Trace.Health {
+		if j >= len(got.Health) {
+			continue // checkHealth reports it
+		}
+		if have := got.Health[j]; have.Via != want.Via || have.HTTP != want.HTTP {
+			v.add("sample %d at %v by %q: answered %s; want %s", j, fmtDur(want.At), want.Via, have.HTTP, want.HTTP)
+		}
+	}
+	return v.err()
+}
+
+func checkMisuse(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	for j, want := range exp.Trace.Misuse {
+		if j >= len(got.Misuse) {
+			v.add("misuse %d (%s): not made", j, want.Kind)
+			continue
+		}
+		have := got.Misuse[j]
+		have.Message = ""
+		if have != want {
+			v.add("%s; want %s (message %q)", have, want, got.Misuse[j].Message)
+		}
+	}
+	return v.err()
+}
+
 // checkTracker holds each Tracker sample against the service's own trace:
 // a success sets LastSuccess and resets the count, a failure sets
 // LastFailure and LastError and adds one; zero until the first event.
@@ -333,19 +386,24 @@ func checkTracker(s Schedule, _ *Expectation, got *Trace) error {
 	for j, sample := range got.Health {
 		k := 0
 		for i, sv := range s.Services {
-			if sv.Health == nil {
+			if !sv.reports() {
 				continue
 			}
 			if k >= len(sample.Entries) {
 				break
 			}
 			e := sample.Entries[k]
+			e.JSON = ""
 			k++
-			if !sv.Health.Tracker || i >= len(got.Services) {
+			if i >= len(got.Services) {
 				continue
 			}
-			before := tracked(Name(i), got.Services[i].Attempts, func(end time.Duration) bool { return end < sample.At })
-			after := tracked(Name(i), got.Services[i].Attempts, func(end time.Duration) bool { return end <= sample.At })
+			records, ok := trackerRecords(s, i, &got.Services[i])
+			if !ok {
+				continue
+			}
+			before := tracked(Name(i), records, func(end time.Duration) bool { return end < sample.At })
+			after := tracked(Name(i), records, func(end time.Duration) bool { return end <= sample.At })
 			if e != before && e != after {
 				v.add("sample %d at %v: %s's tracker shows %s; its calls of Run say %s", j, fmtDur(sample.At), Name(i), e, before)
 			}
@@ -366,7 +424,7 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 		var want []Event // what the trace says the events must be
 		var run, stop []Event
 		for _, e := range st.Events {
-			if strings.HasPrefix(e.Kind, "Stop") {
+			if isStopEvent(e) {
 				stop = append(stop, e)
 			} else {
 				run = append(run, e)

@@ -11,13 +11,16 @@ import (
 // checkedSchedule has something for every checker to look at.
 var checkedSchedule = sim.Schedule{
 	CancelAt: 100 * s1, StopAt: 50 * s1, StopTimeout: 3 * s1,
-	HealthAt: []time.Duration{0, 7 * s1, 20 * s1},
+	HealthAt:  []time.Duration{0, 7 * s1, 20 * s1},
+	HealthVia: []string{sim.ViaCall, sim.ViaCall, sim.ViaGet},
+	Misuse:    []sim.Misuse{{Kind: "Register a duplicate name"}, {At: s1, Kind: "a second Run"}},
 	Services: []sim.Service{
 		{Steps: fails(5, sim.Step{End: sim.Error}), Stopper: &sim.StopStep{Took: s1, End: sim.Error},
 			Health: &sim.HealthPlan{Tracker: true}},
 		{Stopper: &sim.StopStep{Took: 2 * s1, End: sim.Nil}},
 		{Steps: []sim.Step{{Run: 3 * s1, End: sim.Panic}}, Health: &sim.HealthPlan{Pieces: []sim.HealthPiece{
 			{Until: 10 * s1, Name: "x", LastSuccess: s1, LastFailure: sim.Unset}, {Until: 20 * s1, Panic: true}}}},
+		{Worker: &sim.WorkerPlan{Interval: 2 * s1, Ticks: []sim.Tick{{Work: 3 * s1, End: sim.Error}, {End: sim.Nil}}}},
 	},
 }
 
@@ -58,6 +61,11 @@ func TestCheck_EachRuleCatchesItsBreach(t *testing.T) {
 		{"events are what the model says", func(tr *sim.Trace) { tr.Services[2].Events[1].Detail = "?" }},
 		{"logged with the service name", func(tr *sim.Trace) { tr.Services[2].Logs[0].Stack = false }},
 		{"Names lists", func(tr *sim.Trace) { tr.Names[0] = "svc9" }},
+		{"a Worker ticks on its grid", func(tr *sim.Trace) { tr.Services[3].Ticks[1].Start-- }},
+		{"the health endpoint answers", func(tr *sim.Trace) { tr.Health[2].HTTP = "500" }},
+		{"Health: order, names and values", func(tr *sim.Trace) { tr.Health[2].Entries[0].JSON += ",extra" }},
+		{"programmer errors panic", func(tr *sim.Trace) { tr.Misuse[1].Prefix = false }},
+		{"programmer errors panic", func(tr *sim.Trace) { tr.Misuse[0].Kept = false }},
 		{"runs to its end", func(tr *sim.Trace) { tr.Stuck = "deadlock" }},
 	}
 	for _, tc := range tests {
@@ -105,7 +113,7 @@ func TestVerify_ReportsNondeterminism(t *testing.T) {
 	if err == nil {
 		t.Fatal("Verify(corrupt trace) = nil; want a failure")
 	}
-	for _, want := range []string{"svc0: run [0s error]", "schedule size: 3 services", "violated: every attempt's",
+	for _, want := range []string{"svc0: run [0s error]", "schedule size: 4 services", "violated: every attempt's",
 		"trace diff (-want +got)", "timeline", "svc0 got        *", "legend:"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("failure report lacks %q:\n%v", want, err)

@@ -8,11 +8,17 @@
 // finish for good, or wait for cancellation, honouring it or not), maybe a
 // Stop method (fast, slow, erroring, panicking, Goexit, ignoring its
 // context, blocking for good) and maybe a Health method (a Tracker fed by
-// Run, or values that change with time and sometimes panic); backoff
-// settings and jitter, and maybe a SetBackoff while Run runs; when Run's
-// context is cancelled, when Stop is
-// called and with what timeout, when Health is sampled. [DrawSchedule]
-// draws them with rapid, leaning towards the boundaries where bugs live.
+// Run, or values that change with time and sometimes panic), or a
+// lifecycle.Worker with a script of ticks; backoff settings and jitter,
+// and maybe a SetBackoff while Run runs; when Run's context is cancelled,
+// when Stop is called and with what timeout, when Health is sampled, by a
+// call or through HealthHandler (GET, HEAD, or a refused POST); whether
+// the Manager logs to WithLogger or to slog.Default; which programmer
+// errors the driver makes, each of which must panic. Errors and panic
+// values come in every shape the contract tells apart (ErrFinished bare,
+// wrapped, joined or a look-alike; an Error method that panics; panic
+// values of several types). [DrawSchedule] draws them with rapid, leaning
+// towards the boundaries where bugs live.
 //
 // [Simulate] runs a schedule on the Manager inside a testing/synctest
 // bubble on internal/fakeclock and records a [Trace] from the services'
@@ -27,10 +33,12 @@
 //
 //	go test ./sim -rapid.checks=10000 -run TestSim -v
 //
-// (or make sim). The summary gives the schedules checked, schedules per
-// second, the virtual time simulated, and a counter per behaviour in
-// [Features]; with 10,000 checks or more, a behaviour never reached fails
-// the test. Without -rapid.checks, rapid runs 100 checks, so plain
+// (or make sim). The summary ([Summary]) says what was verified: each
+// schedule ran twice and the two traces were identical byte for byte,
+// and every rule of [Checkers], named one by one, held. It then gives the
+// schedules checked, schedules per second, the virtual time simulated, and
+// a counter per behaviour in [Features]; with 10,000 checks or more, a
+// behaviour never reached fails the test. docs/sim.md explains the design. Without -rapid.checks, rapid runs 100 checks, so plain
 // go test -race ./sim takes seconds. RAPID_CHECKS=N works too, for go test
 // ./... (the flag is unknown to packages that do not import rapid).
 //

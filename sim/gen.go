@@ -29,9 +29,13 @@ func DrawSchedule(t *rapid.T) Schedule {
 	}
 	bo := s.settings()
 	if rapid.IntRange(0, 3).Draw(t, "jitter") == 0 {
+		// A fraction in [0, 1); draws in every shape the clamp tells
+		// apart: in range, below 0, above 1, NaN and infinite.
 		s.Jitter = &Jitter{
-			Fraction: rapid.SampledFrom([]float64{1, 0.5, 0.25, 0}).Draw(t, "jitter_fraction"),
-			R:        rapid.OneOf(rapid.SampledFrom([]float64{1, 0, 0.5}), rapid.Float64Range(0, 1)).Draw(t, "jitter_rnd"),
+			Fraction: rapid.OneOf(rapid.SampledFrom([]float64{0.5, 0.25, 0, math.Nextafter(1, 0)}),
+				rapid.Float64Range(0, math.Nextafter(1, 0))).Draw(t, "jitter_fraction"),
+			R: rapid.OneOf(rapid.SampledFrom([]float64{1, 0, 0.5}), rapid.Float64Range(0, 1),
+				rapid.SampledFrom([]float64{-0.5, 1.5, math.NaN(), math.Inf(1), math.Inf(-1)})).Draw(t, "jitter_rnd"),
 		}
 	}
 
@@ -61,6 +65,7 @@ func DrawSchedule(t *rapid.T) Schedule {
 			st.Honour = rapid.Bool().Draw(t, "honour")
 		}
 		st.End = outcome(t, "end")
+		st.Shape = shape(t, Shapes[st.End], "shape")
 		return st
 	})
 	piece := rapid.Custom(func(t *rapid.T) HealthPiece {
@@ -87,12 +92,16 @@ func DrawSchedule(t *rapid.T) Schedule {
 		if k := slices.IndexFunc(sv.Steps, func(st Step) bool { return st.Wait }); k >= 0 {
 			sv.Steps = sv.Steps[:k+1]
 		}
+		if rapid.IntRange(0, 5).Draw(t, "worker") == 0 {
+			return Service{Worker: drawWorker(t, unit)}
+		}
 		if rapid.Bool().Draw(t, "stopper") {
 			sv.Stopper = &StopStep{} // drawn below, once the share is known
 		}
 		switch rapid.IntRange(0, 3).Draw(t, "health") {
 		case 2:
-			sv.Health = &HealthPlan{Tracker: true}
+			sv.Health = &HealthPlan{Tracker: true,
+				Calls: rapid.SampledFrom([]TrackerCalls{TrackSuccessFailure, TrackRecord, TrackFailureNil}).Draw(t, "tracker_calls")}
 		case 3:
 			sv.Health = &HealthPlan{Pieces: rapid.SliceOfN(piece, 1, 3).Draw(t, "health_pieces")}
 			for k := 1; k < len(sv.Health.Pieces); k++ { // Until: durations to instants
@@ -144,6 +153,7 @@ func DrawSchedule(t *rapid.T) Schedule {
 		sp.Took = max(sp.Took, 0)
 		sp.Honour = rapid.Bool().Draw(t, "stop_honour")
 		sp.End = []Outcome{Nil, Error, Panic, Goexit}[rapid.IntRange(0, 3).Draw(t, "stop_end")]
+		sp.Shape = shape(t, StopShapes[sp.End], "stop_shape")
 		return sp
 	})
 	for _, sv := range s.Services {
@@ -226,8 +236,82 @@ func DrawSchedule(t *rapid.T) Schedule {
 			at = units(t, unit, "health_at", 60)
 		}
 		s.HealthAt = append(s.HealthAt, at)
+		s.HealthVia = append(s.HealthVia,
+			rapid.SampledFrom([]string{ViaCall, ViaCall, ViaCall, ViaGet, ViaHead, ViaPost}).Draw(t, "health_via"))
+	}
+
+	// Where the Manager logs: WithLogger, or slog.Default at each call,
+	// changed while Run runs (at or beside an instant of the dry run) or
+	// not.
+	switch rapid.IntRange(0, 5).Draw(t, "logger") {
+	case 4:
+		s.Logger = LoggerDefault
+	case 5:
+		s.Logger = LoggerNil
+	}
+	if s.Logger != LoggerWith && rapid.Bool().Draw(t, "logger_switch") {
+		at, ok := pick("logger_switch_instant")
+		if !ok {
+			at = units(t, unit, "logger_switch_at", 30)
+		}
+		s.LoggerSwitchAt = max(at+time.Duration(rapid.IntRange(-1, 1).Draw(t, "logger_switch_nudge")), 1)
+	}
+
+	// Programmer errors, before Run or while it runs.
+	if rapid.IntRange(0, 2).Draw(t, "misuse") == 0 {
+		s.Misuse = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Misuse {
+			m := Misuse{Kind: rapid.SampledFrom(MisuseKinds()).Draw(t, "misuse_kind")}
+			if _, late := misuseSpec(m.Kind); late {
+				m.At = max(units(t, unit, "misuse_at", 30), 1)
+			}
+			return m
+		}), 1, 2).Draw(t, "misuses")
 	}
 	return s
+}
+
+// drawWorker draws a Worker: its interval, the spread of its first tick
+// (the draw in every shape the clamp tells apart) and its ticks, whose
+// work leans on the grid: 0, the interval, or 1ns either side of it, so
+// that ticks end on the grid, just before or just after it.
+func drawWorker(t *rapid.T, unit time.Duration) *WorkerPlan {
+	w := &WorkerPlan{Interval: max(units(t, unit, "interval", 10), 1)}
+	if rapid.Bool().Draw(t, "spread") {
+		w.Spread = max(units(t, unit, "spread_max", 10), 1)
+		w.R = rapid.OneOf(rapid.SampledFrom([]float64{0, 0.5, 1, math.Nextafter(1, 0)}), rapid.Float64Range(0, 1),
+			rapid.SampledFrom([]float64{-0.5, 1.5, math.NaN(), math.Inf(-1)})).Draw(t, "spread_rnd")
+	}
+	w.Ticks = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Tick {
+		var tk Tick
+		switch rapid.IntRange(0, 5).Draw(t, "tick_work_kind") {
+		case 0:
+		case 1:
+			tk.Work = w.Interval
+		case 2:
+			tk.Work = w.Interval - 1
+		case 3:
+			tk.Work = w.Interval + 1
+		default:
+			tk.Work = units(t, unit, "tick_work", 25)
+		}
+		tk.End = []Outcome{Nil, Nil, Nil, Error, Error, Error, Panic, Panic, Goexit, Finished}[rapid.IntRange(0, 9).Draw(t, "tick_end")]
+		shapes := Shapes[tk.End]
+		if tk.End == Error {
+			shapes = shapes[:2] // not an Error method that panics: the Tracker's text for it is not the sim's to model
+		}
+		tk.Shape = shape(t, shapes, "tick_shape")
+		return tk
+	}), 0, 6).Draw(t, "ticks")
+	return w
+}
+
+// shape draws one of shapes, the plain one (first) half the time.
+func shape(t *rapid.T, shapes []string, label string) string {
+	if len(shapes) < 2 {
+		return ""
+	}
+	k := rapid.IntRange(0, 2*len(shapes)-3).Draw(t, label)
+	return shapes[max(k-len(shapes)+2, 0)]
 }
 
 // drawBackoff draws SetBackoff's arguments, leaning on the boundaries:
@@ -279,14 +363,23 @@ const horizon = 1<<62 + 1<<61
 func dryInstants(s Schedule) [][]time.Duration {
 	out := make([][]time.Duration, len(s.Services))
 	for i := range s.Services {
-		attempts, _ := supervise(s, i, forever)
-		for _, a := range attempts {
+		l := supervise(s, i, forever)
+		for _, a := range l.attempts {
 			for _, x := range []time.Duration{a.Start, a.End} {
 				if x > 0 && x < horizon {
 					out[i] = append(out[i], x)
 				}
 			}
 		}
+		for _, c := range l.ticks { // a Worker's ticks, in time order too
+			for _, x := range []time.Duration{c.Start, c.End} {
+				if x > 0 && x < horizon {
+					out[i] = append(out[i], x)
+				}
+			}
+		}
+		slices.Sort(out[i])
+		out[i] = slices.Compact(out[i])
 	}
 	return out
 }

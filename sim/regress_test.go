@@ -197,12 +197,89 @@ var regressions = []struct {
 		},
 	},
 	{
-		// Jitter that cuts the whole delay: restarts at the same instant.
-		name: "JitterToZero",
+		// Jitter draws out of range are clamped: +Inf cuts the most
+		// (d*(1-fraction)), NaN and -Inf nothing.
+		name: "JitterDrawsClamped",
 		s: sim.Schedule{
-			Backoff: &sim.Backoff{Initial: ns, Maximum: math.MaxInt64, Reset: ms},
-			Jitter:  &sim.Jitter{Fraction: 1, R: 1}, CancelAt: ns,
+			Backoff: &sim.Backoff{Initial: 8 * ns, Maximum: math.MaxInt64, Reset: ms},
+			Jitter:  &sim.Jitter{Fraction: 0.75, R: math.Inf(1)}, CancelAt: 100 * ns,
 			Services: []sim.Service{{Steps: fails(4, sim.Step{End: sim.Nil})}},
+		},
+	},
+	{
+		name: "JitterDrawNaN",
+		s: sim.Schedule{
+			Jitter: &sim.Jitter{Fraction: 0.5, R: math.NaN()}, CancelAt: 4 * s1,
+			Services: []sim.Service{{Steps: fails(3, sim.Step{End: sim.Error})}},
+		},
+	},
+	{
+		// Every shape of a value the contract tells apart: ErrFinished
+		// bare, wrapped, joined (each ends the service) and a look-alike
+		// (restarted); errors whose Error method panics, from Run and
+		// from Stop (contained, and logged saying so); panic values of
+		// every kind; each Tracker method.
+		name: "ValueShapes",
+		s: sim.Schedule{
+			CancelAt: 20 * s1, StopAt: 21 * s1, StopTimeout: 4 * s1,
+			HealthAt: []time.Duration{10 * s1},
+			Services: []sim.Service{
+				{Steps: []sim.Step{{End: sim.Finished, Shape: sim.ShapeBare}}},
+				{Steps: []sim.Step{{End: sim.Error, Shape: sim.ShapeLookalike}, {End: sim.Finished, Shape: sim.ShapeWrapped3}},
+					Health: &sim.HealthPlan{Tracker: true, Calls: sim.TrackRecord}},
+				{Steps: []sim.Step{{End: sim.Error, Shape: sim.ShapeHostile}, {End: sim.Finished, Shape: sim.ShapeJoined}},
+					Stopper: &sim.StopStep{End: sim.Error, Shape: sim.ShapeHostile}},
+				{Steps: []sim.Step{{End: sim.Panic, Shape: sim.ShapeErrorValue}, {End: sim.Panic, Shape: sim.ShapeInt},
+					{End: sim.Panic, Shape: sim.ShapeNilPointer}, {End: sim.Finished, Shape: sim.ShapeWrapped2}},
+					Stopper: &sim.StopStep{End: sim.Panic, Shape: sim.ShapeNilPointer},
+					Health:  &sim.HealthPlan{Tracker: true, Calls: sim.TrackFailureNil}},
+				{Stopper: &sim.StopStep{Took: 3 * s1, End: sim.Error, Shape: sim.ShapeHostile}}, // abandoned, fails late
+			},
+		},
+	},
+	{
+		// The health endpoint at the instant a Tracker records (either
+		// state is right), through a panicking reporter, by GET, HEAD and
+		// a refused POST; programmer errors before and while Run runs; and
+		// the default logger, changed while Run runs: records before the
+		// change go to the first, at and after it to the second.
+		name: "EndpointMisuseDefaultLogger",
+		s: sim.Schedule{
+			CancelAt: 10 * ms, StopAt: 10 * ms, StopTimeout: ms,
+			HealthAt:  []time.Duration{3 * ms, 6 * ms, 7 * ms, 8 * ms},
+			HealthVia: []string{sim.ViaGet, sim.ViaGet, sim.ViaHead, sim.ViaPost},
+			Logger:    sim.LoggerDefault, LoggerSwitchAt: 5 * ms,
+			Misuse: []sim.Misuse{{Kind: "Register a duplicate name"}, {At: 4 * ms, Kind: "a second Run"},
+				{At: 4 * ms, Kind: "Register after Run"}, {Kind: "WithJitter(NaN)"}},
+			Services: []sim.Service{
+				{Steps: []sim.Step{{Run: 3 * ms, End: sim.Error}, {Run: 2 * ms, End: sim.Panic}},
+					Health: &sim.HealthPlan{Tracker: true}, Stopper: &sim.StopStep{End: sim.Error}},
+				{Health: &sim.HealthPlan{Pieces: []sim.HealthPiece{
+					{Until: 5 * ms, Name: "bogus", LastSuccess: ms, LastFailure: sim.Unset},
+					{Until: 20 * ms, Panic: true},
+				}}},
+			},
+		},
+	},
+	{
+		// Workers under the Manager: a slow tick skips the grid times it
+		// overran, one ends exactly on the grid and the next starts at
+		// once; a panicking tick is recorded, then restarted by the
+		// Manager with backoff, after the spread, and keeps its health; a
+		// look-alike of ErrFinished is a failure; ErrFinished wrapped ends
+		// the Worker for good. Health is read by GET, at a tick's instant.
+		name: "WorkersUnderTheManager",
+		s: sim.Schedule{
+			CancelAt: 30 * s1, StopAt: 30 * s1,
+			HealthAt:  []time.Duration{5 * s1, 12 * s1, 12*s1 + 500*ms},
+			HealthVia: []string{sim.ViaCall, sim.ViaGet, sim.ViaCall},
+			Services: []sim.Service{
+				{Worker: &sim.WorkerPlan{Interval: s1, Spread: 2 * s1, R: 0.25, Ticks: []sim.Tick{
+					{Work: 2*s1 + 500*ms, End: sim.Nil}, {Work: s1, End: sim.Error, Shape: sim.ShapeLookalike},
+					{End: sim.Panic, Shape: sim.ShapeInt}, {End: sim.Nil}, {Work: s1 - ns, End: sim.Finished, Shape: sim.ShapeWrapped2},
+				}}},
+				{Worker: &sim.WorkerPlan{Interval: 3 * s1, Ticks: []sim.Tick{{End: sim.Goexit}, {Work: 40 * s1, End: sim.Nil}}}},
+			},
 		},
 	},
 }

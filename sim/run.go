@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -38,28 +39,55 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	clk := fakeclock.New(tb, Epoch)
 	rec := newRecorder(clk, len(s.Services))
 
-	opts := []lifecycle.Option{
-		lifecycle.WithClock(clk),
-		lifecycle.WithLogger(slog.New(&logHandler{rec: rec})),
-		lifecycle.WithEvents(rec.event),
+	opts := []lifecycle.Option{lifecycle.WithClock(clk), lifecycle.WithEvents(rec.event)}
+	switch s.Logger {
+	case LoggerWith:
+		opts = append(opts, lifecycle.WithLogger(slog.New(&logHandler{rec: rec})))
+	case LoggerNil:
+		opts = append(opts, lifecycle.WithLogger(nil))
 	}
 	if j := s.Jitter; j != nil {
 		r := j.R
 		opts = append(opts, lifecycle.WithJitter(j.Fraction, func() float64 { return r }))
 	}
 	m := lifecycle.NewManager(opts...)
+	if s.Logger != LoggerWith {
+		// slog.Default is global: set it once the Manager exists (so a
+		// Manager that took it at construction misses it), and restore it,
+		// with the log package's output that SetDefault redirects. No test
+		// of this package runs in parallel with another.
+		prev, out, flags := slog.Default(), log.Writer(), log.Flags()
+		slog.SetDefault(slog.New(&logHandler{rec: rec, logger: 1}))
+		defer func() {
+			slog.SetDefault(prev)
+			log.SetOutput(out)
+			log.SetFlags(flags)
+		}()
+	}
+	handler := lifecycle.HealthHandler(m)
 	if b := s.Backoff; b != nil {
 		m.SetBackoff(b.Initial, b.Maximum, b.Reset)
 	}
 	release := make(chan struct{})
 	for i := range s.Services {
 		sv := &service{idx: i, name: Name(i), plan: &s.Services[i], clk: clk, rec: rec, release: release,
-			stopErr: errors.New(stopDetail(Error))}
+			stopErr: stopErr(s.Services[i].Stopper)}
 		if h := sv.plan.Health; h != nil && h.Tracker {
 			sv.tracker = &lifecycle.Tracker{Clock: clk}
 		}
 		rec.stopErrs[i] = sv.stopErr
+		rec.mayPanic[sv.name] = sv.plan.Health != nil && !sv.plan.Health.Tracker
 		m.Register(sv.name, sv.wrap())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if len(s.Misuse) > 0 {
+		rec.misuse = make([]MisuseResult, len(s.Misuse))
+	}
+	for j, mu := range s.Misuse {
+		if mu.At == 0 {
+			rec.misuse[j] = misuse(m, clk, ctx, 0, mu.Kind)
+		}
 	}
 	rec.names = m.Names()
 
@@ -75,8 +103,10 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 		go f()
 		synctest.Wait()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	if s.Logger != LoggerWith && s.LoggerSwitchAt > 0 {
+		// The oldest timer: at its instant, every log call comes after it.
+		clk.AfterFunc(s.LoggerSwitchAt, func() { slog.SetDefault(slog.New(&logHandler{rec: rec, logger: 2})) })
+	}
 	at(s.CancelAt, cancel)
 	var stopsLeft, samplesLeft atomic.Int32
 	stopsLeft.Add(1)
@@ -99,7 +129,23 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	rec.health = make([]HealthSample, len(s.HealthAt))
 	for j, t := range s.HealthAt {
 		samplesLeft.Add(1)
+		if via := s.via(j); via != ViaCall {
+			at(t, func() { rec.sampleHTTP(j, serveHealth(handler, via)); samplesLeft.Add(-1) })
+			continue
+		}
 		at(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
+	}
+	for j, mu := range s.Misuse {
+		if mu.At > 0 {
+			samplesLeft.Add(1)
+			at(mu.At, func() {
+				r := misuse(m, clk, ctx, mu.At, mu.Kind)
+				rec.mu.Lock()
+				rec.misuse[j] = r
+				rec.mu.Unlock()
+				samplesLeft.Add(-1)
+			})
+		}
 	}
 
 	var runDone atomic.Bool
@@ -167,13 +213,15 @@ func drive(clk *fakeclock.Clock, done func() bool, missing func() string) string
 // the driver. It is safe for concurrent use.
 type recorder struct {
 	clk        *fakeclock.Clock
-	index      map[string]int // service name -> index
-	stopErrs   []error        // the error each service's Stop returns
-	stopBodies atomic.Int32   // Stop calls running that will return by themselves
+	index      map[string]int  // service name -> index
+	stopErrs   []error         // the error each service's Stop returns
+	stopBodies atomic.Int32    // Stop calls running that will return by themselves
+	mayPanic   map[string]bool // services whose Health may panic
 
 	mu          sync.Mutex // guards the fields below
 	names       []string
 	attempts    [][]Attempt
+	ticks       [][]TickCall
 	stops       [][]StopCall
 	runEvents   [][]Event
 	stopEvents  [][]Event
@@ -186,11 +234,12 @@ type recorder struct {
 	report2     *lifecycle.StopReport
 	stop2At     time.Duration
 	health      []HealthSample
+	misuse      []MisuseResult
 }
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
-	r := &recorder{clk: clk, index: map[string]int{}, stopErrs: make([]error, n),
-		attempts: make([][]Attempt, n), stops: make([][]StopCall, n),
+	r := &recorder{clk: clk, index: map[string]int{}, stopErrs: make([]error, n), mayPanic: map[string]bool{},
+		attempts: make([][]Attempt, n), ticks: make([][]TickCall, n), stops: make([][]StopCall, n),
 		runEvents: make([][]Event, n), stopEvents: make([][]Event, n), logs: make([][]Log, n),
 		runReturned: Unset}
 	for i := range n {
@@ -206,6 +255,12 @@ func (r *recorder) attempt(i int, a Attempt) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.attempts[i] = append(r.attempts[i], a)
+}
+
+func (r *recorder) tickCall(i int, c TickCall) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ticks[i] = append(r.ticks[i], c)
 }
 
 func (r *recorder) stopCall(i int, c StopCall) {
@@ -240,10 +295,23 @@ func (r *recorder) sample(j int, hs []lifecycle.WorkerHealth) {
 	for _, h := range hs {
 		e := HealthEntry{Name: h.Name, LastSuccess: unstamp(h.LastSuccess), LastFailure: unstamp(h.LastFailure),
 			LastError: h.LastError, Failures: h.ConsecutiveFailures}
-		if strings.Contains(h.LastError, "panicked") {
+		if r.mayPanic[h.Name] && strings.Contains(h.LastError, "panicked") {
 			e.Panicked, e.LastError = true, ""
 		}
 		s.Entries = append(s.Entries, e)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.health[j] = s
+}
+
+// sampleHTTP records sample j, taken through the health endpoint.
+func (r *recorder) sampleHTTP(j int, s HealthSample) {
+	s.At = r.now()
+	for k, e := range s.Entries {
+		if r.mayPanic[e.Name] && strings.Contains(e.LastError, "panicked") {
+			s.Entries[k].Panicked, s.Entries[k].LastError = true, ""
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -262,18 +330,21 @@ func (r *recorder) event(e lifecycle.Event) {
 	switch {
 	case !ok:
 		r.strays = append(r.strays, fmt.Sprintf("%q %s", e.Service, ev))
-	case e.Kind >= lifecycle.StopCalled:
+	case streamOf(e.Kind) == runStream:
+		r.runEvents[i] = append(r.runEvents[i], ev)
+	case streamOf(e.Kind) == stopStream:
 		r.stopEvents[i] = append(r.stopEvents[i], ev)
 	default:
-		r.runEvents[i] = append(r.runEvents[i], ev)
+		r.strays = append(r.strays, fmt.Sprintf("unclassified kind %s", ev))
 	}
 }
 
-// outcomeOf maps an ended event's Outcome, Err and Panic to the sim's
-// terms. An Err that does not fit the Outcome shows in Detail.
+// outcomeOf maps an ended event's Outcome and Err to the sim's terms. An
+// Err that does not fit the Outcome shows in Detail. A panic's value is
+// read from the *lifecycle.PanicError in Err (errors.As), its one place.
 func outcomeOf(e lifecycle.Event) (Outcome, string) {
 	bad := func(o Outcome) (Outcome, string) {
-		return o, fmt.Sprintf("bad Err %#v / Panic %#v", e.Err, e.Panic)
+		return o, fmt.Sprintf("bad Err %T %s", e.Err, describe(e.Err))
 	}
 	switch e.Outcome {
 	case lifecycle.OutcomeNil:
@@ -285,18 +356,18 @@ func outcomeOf(e lifecycle.Event) (Outcome, string) {
 		if e.Err == nil || errors.Is(e.Err, lifecycle.ErrFinished) {
 			return bad(Error)
 		}
-		return Error, e.Err.Error()
+		return Error, describe(e.Err)
 	case lifecycle.OutcomeFinished:
 		if !errors.Is(e.Err, lifecycle.ErrFinished) {
 			return bad(Finished)
 		}
-		return Finished, e.Err.Error()
+		return Finished, describe(e.Err)
 	case lifecycle.OutcomePanic:
 		var pe *lifecycle.PanicError
-		if !errors.As(e.Err, &pe) || pe.Value != e.Panic || pe.Service != e.Service {
+		if !errors.As(e.Err, &pe) || pe.Service != e.Service {
 			return bad(Panic)
 		}
-		return Panic, fmt.Sprint(e.Panic)
+		return Panic, fmt.Sprint(pe.Value)
 	case lifecycle.OutcomeGoexit:
 		if !errors.Is(e.Err, lifecycle.ErrGoexit) {
 			return bad(Goexit)
@@ -310,10 +381,11 @@ func outcomeOf(e lifecycle.Event) (Outcome, string) {
 func (r *recorder) trace() *Trace {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health}
+	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health,
+		Misuse: r.misuse}
 	tr.Services = make([]ServiceTrace, len(r.attempts))
 	for i := range tr.Services {
-		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Stops: r.stops[i],
+		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Ticks: r.ticks[i], Stops: r.stops[i],
 			Events: mergeEvents(r.runEvents[i], r.stopEvents[i]), Logs: r.logs[i]}
 		sortLogs(tr.Services[i].Logs)
 	}
@@ -326,7 +398,7 @@ func (r *recorder) trace() *Trace {
 		tr.Stop2 = &Stop2Trace{Returned: r.stop2At, SameReport: reflect.DeepEqual(r.report, r.report2)}
 	}
 	if len(r.strays) > 0 {
-		tr.Stuck = "events for unknown services: " + strings.Join(r.strays, "; ")
+		tr.Stuck = "events for unknown services or of unclassified kinds: " + strings.Join(r.strays, "; ")
 	}
 	return tr
 }
@@ -356,31 +428,32 @@ func classifyStopErr(name string, err, stopErr error) string {
 	switch {
 	case err == nil:
 		return ""
-	case !strings.Contains(err.Error(), name):
-		return "unnamed: " + err.Error()
+	case !strings.Contains(describe(err), name):
+		return "unnamed: " + describe(err)
 	case errors.As(err, &pe):
 		return "panic: " + fmt.Sprint(pe.Value)
 	case errors.Is(err, lifecycle.ErrGoexit):
 		return "goexit"
 	case stopErr != nil && errors.Is(err, stopErr):
-		return "error: " + stopErr.Error()
+		return "error: " + describe(stopErr)
 	case errors.Is(err, context.DeadlineExceeded):
 		return "deadline"
 	}
-	return "other: " + err.Error()
+	return "other: " + describe(err)
 }
 
 // logHandler is the Manager's slog.Handler: it records each record against
 // the service its "service" attribute names.
 type logHandler struct {
-	rec   *recorder
-	attrs []slog.Attr
+	rec    *recorder
+	logger int // Log.Logger of what it records
+	attrs  []slog.Attr
 }
 
 func (h *logHandler) Enabled(context.Context, slog.Level) bool { return true }
 
 func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
-	service, stack := "", false
+	service, stack, hostile := "", false, false
 	visit := func(a slog.Attr) bool {
 		v := a.Value.Resolve()
 		if a.Key == "service" {
@@ -389,13 +462,16 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 		if v.Kind() == slog.KindString && strings.Contains(v.String(), "goroutine ") {
 			stack = true
 		}
+		if v.Kind() == slog.KindString && strings.Contains(v.String(), hostilePanic) {
+			hostile = true
+		}
 		return true
 	}
 	for _, a := range h.attrs {
 		visit(a)
 	}
 	r.Attrs(visit)
-	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack}
+	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack, Hostile: hostile, Logger: h.logger}
 
 	h.rec.mu.Lock()
 	defer h.rec.mu.Unlock()
@@ -408,7 +484,7 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *logHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &logHandler{rec: h.rec, attrs: append(slices.Clip(h.attrs), as...)}
+	return &logHandler{rec: h.rec, logger: h.logger, attrs: append(slices.Clip(h.attrs), as...)}
 }
 
 func (h *logHandler) WithGroup(string) slog.Handler { return h }

@@ -50,6 +50,34 @@ type Schedule struct {
 	Stop2       bool            // call Shutdown a second time, at Stop2At
 	Stop2At     time.Duration   // (its timeout is ignored: it gets the first call's report)
 	HealthAt    []time.Duration // Health samples; a sample at 0 is taken just before Run
+	HealthVia   []string        // how each sample is taken: ViaCall (also when missing) or an HTTP method
+
+	// Misuse are programmer errors the driver makes, each of which must
+	// panic, naming the package and the service, and change nothing.
+	Misuse []Misuse
+
+	// Logger is where the Manager logs: LoggerWith (WithLogger), or
+	// slog.Default() at the time of each call, with no WithLogger
+	// (LoggerDefault) or WithLogger(nil) (LoggerNil). The driver sets
+	// slog.Default before Run and, if LoggerSwitchAt > 0, sets another one
+	// then.
+	Logger         string
+	LoggerSwitchAt time.Duration
+}
+
+// The loggers a Manager can have (Schedule.Logger).
+const (
+	LoggerWith    = ""
+	LoggerDefault = "default"
+	LoggerNil     = "WithLogger(nil)"
+)
+
+// via is how sample j is taken.
+func (s *Schedule) via(j int) string {
+	if j < len(s.HealthVia) {
+		return s.HealthVia[j]
+	}
+	return ViaCall
 }
 
 // Backoff is the argument of SetBackoff, called before Run.
@@ -58,8 +86,10 @@ type Backoff struct {
 }
 
 // Jitter is the argument of WithJitter: every restart delay d becomes
-// d - time.Duration(float64(d)*Fraction*R), floored at 0. R is constant so
-// that the schedule is deterministic whichever service draws first.
+// d - time.Duration(float64(d)*Fraction*R), floored at 0, with R clamped
+// into [0, 1] (NaN as 0). Fraction is in [0, 1); R may be out of range,
+// NaN or infinite. R is constant so that the schedule is deterministic
+// whichever service draws first.
 type Jitter struct {
 	Fraction, R float64
 }
@@ -71,7 +101,13 @@ type Service struct {
 	Steps   []Step
 	Stopper *StopStep   // nil: the service does not implement Stopper
 	Health  *HealthPlan // nil: the service does not implement HealthReporter
+	// Worker, if set, makes the service a lifecycle.Worker instead: Steps,
+	// Stopper and Health are then unused (a Worker reports health).
+	Worker *WorkerPlan
 }
+
+// reports says whether the service implements HealthReporter.
+func (sv *Service) reports() bool { return sv.Health != nil || sv.Worker != nil }
 
 // Step is one call of Run.
 type Step struct {
@@ -85,6 +121,9 @@ type Step struct {
 	Honour bool
 	// End is how the call ends when it is not cut short by Honour.
 	End Outcome
+	// Shape is the shape of the error returned or the value panicked
+	// with: one of Shapes[End]; "" is the plain one.
+	Shape string
 }
 
 // StopStep is how a service's Stop behaves.
@@ -93,6 +132,7 @@ type StopStep struct {
 	Took   time.Duration // how long Stop runs before it ends with End
 	Honour bool          // return ctx.Err() as soon as ctx is done, if before Took
 	End    Outcome       // Nil, Error, Panic or Goexit
+	Shape  string        // one of StopShapes[End]; "" is the plain one
 }
 
 // HealthPlan is how a service reports health: either a lifecycle.Tracker
@@ -102,11 +142,23 @@ type HealthPlan struct {
 	// records every Run call's end in it: nil as a success, anything else
 	// as a failure (recorded before panicking or calling Goexit).
 	Tracker bool
+	// Calls says which Tracker methods record the calls' ends.
+	Calls TrackerCalls
 	// Pieces (when not Tracker) give Health as a function of virtual time:
 	// the first piece whose Until is after now applies; the last one
 	// applies from there on.
 	Pieces []HealthPiece
 }
+
+// TrackerCalls names the Tracker methods a service records with.
+type TrackerCalls string
+
+// The ways a service can feed its Tracker.
+const (
+	TrackSuccessFailure TrackerCalls = ""            // Success(), Failure(err)
+	TrackRecord         TrackerCalls = "record"      // Record(nil), Record(err)
+	TrackFailureNil     TrackerCalls = "failure-nil" // Success(), Failure(nil): LastError "unknown error"
+)
 
 // HealthPiece is Health's value until virtual time Until.
 type HealthPiece struct {
@@ -162,11 +214,22 @@ func (sv *Service) step(k int) Step {
 
 // Size summarises how big the schedule is, for reports of shrunk failures.
 func (s Schedule) Size() string {
-	steps := 0
+	steps, workers, ticks := 0, 0, 0
 	for _, sv := range s.Services {
 		steps += len(sv.Steps)
+		if sv.Worker != nil {
+			workers++
+			ticks += len(sv.Worker.Ticks)
+		}
 	}
-	return fmt.Sprintf("%d services, %d Run steps, %d Stoppers, %d Health samples", len(s.Services), steps, s.Stoppers(), len(s.HealthAt))
+	size := fmt.Sprintf("%d services, %d Run steps, %d Stoppers, %d Health samples", len(s.Services), steps, s.Stoppers(), len(s.HealthAt))
+	if workers > 0 {
+		size += fmt.Sprintf(", %d Workers with %d ticks", workers, ticks)
+	}
+	if len(s.Misuse) > 0 {
+		size += fmt.Sprintf(", %d misuses", len(s.Misuse))
+	}
+	return size
 }
 
 // String renders the schedule, one line per service.
@@ -196,12 +259,28 @@ func (s Schedule) String() string {
 	}
 	if len(s.HealthAt) > 0 {
 		b.WriteString("; Health at")
-		for _, h := range s.HealthAt {
+		for j, h := range s.HealthAt {
 			b.WriteString(" " + fmtDur(h))
+			if v := s.via(j); v != ViaCall {
+				b.WriteString(" (" + v + ")")
+			}
 		}
+	}
+	if s.Logger != LoggerWith {
+		fmt.Fprintf(&b, "; logger %s", s.Logger)
+		if s.LoggerSwitchAt > 0 {
+			fmt.Fprintf(&b, ", slog.SetDefault again at %v", fmtDur(s.LoggerSwitchAt))
+		}
+	}
+	for _, m := range s.Misuse {
+		fmt.Fprintf(&b, "; at %v %s", fmtDur(m.At), m.Kind)
 	}
 	b.WriteString("\n")
 	for i, sv := range s.Services {
+		if sv.Worker != nil {
+			fmt.Fprintf(&b, "%s: %s\n", Name(i), sv.Worker)
+			continue
+		}
 		fmt.Fprintf(&b, "%s: run", Name(i))
 		for _, st := range sv.Steps {
 			b.WriteString(" " + st.String())
@@ -230,9 +309,17 @@ func (st Step) String() string {
 		if st.Honour {
 			return "[wait]"
 		}
-		return fmt.Sprintf("[wait+%v %s]", fmtDur(st.Run), st.End)
+		return fmt.Sprintf("[wait+%v %s]", fmtDur(st.Run), endShape(st.End, st.Shape))
 	}
-	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Run), h, st.End)
+	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Run), h, endShape(st.End, st.Shape))
+}
+
+// endShape writes an outcome with its shape, if not the plain one.
+func endShape(o Outcome, shape string) string {
+	if shape == "" {
+		return string(o)
+	}
+	return string(o) + "/" + shape
 }
 
 func (st StopStep) String() string {
@@ -243,10 +330,13 @@ func (st StopStep) String() string {
 	if st.Honour {
 		h = "h"
 	}
-	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Took), h, st.End)
+	return fmt.Sprintf("[%v%s %s]", fmtDur(st.Took), h, endShape(st.End, st.Shape))
 }
 
 func (h HealthPlan) String() string {
+	if h.Tracker && h.Calls != "" {
+		return "tracker " + string(h.Calls)
+	}
 	if h.Tracker {
 		return "tracker"
 	}

@@ -11,29 +11,177 @@ import (
 	"github.com/lifecyclesim/lifecycle/lifecycle"
 )
 
-// runDetail is how call k (from 1) of service name describes ending with o:
-// the text of its error, or its panic value.
-func runDetail(name string, k int, o Outcome) string {
-	if o == Nil {
-		return ""
-	}
-	return fmt.Sprintf("%s#%d %s", name, k, o)
+// The shapes a value can take, where the contract tells them apart
+// (Step.Shape, StopStep.Shape). "" is the plain shape of each outcome.
+const (
+	// Error: an error with the same text as lifecycle.ErrFinished that does
+	// not wrap it (a failure: restarted), or a typed nil pointer whose
+	// Error method panics (a failure; the log must say so).
+	ShapeLookalike = "lookalike"
+	ShapeHostile   = "hostile"
+	// Finished: lifecycle.ErrFinished itself, wrapped 2 or 3 levels deep
+	// with fmt.Errorf's %w, or one of errors.Join's errors. The plain shape
+	// is a type whose Unwrap method returns it.
+	ShapeBare     = "bare"
+	ShapeWrapped2 = "wrapped2"
+	ShapeWrapped3 = "wrapped3"
+	ShapeJoined   = "joined"
+	// Panic: the value is an error, an int, or a typed nil pointer (an
+	// error whose Error method panics). The plain shape is a string.
+	ShapeErrorValue = "error"
+	ShapeInt        = "int"
+	ShapeNilPointer = "nilptr"
+)
+
+// Shapes lists, for each outcome, the shapes drawn for it; the plain one
+// first.
+var Shapes = map[Outcome][]string{
+	Error:    {"", ShapeLookalike, ShapeHostile},
+	Finished: {"", ShapeBare, ShapeWrapped2, ShapeWrapped3, ShapeJoined},
+	Panic:    {"", ShapeErrorValue, ShapeInt, ShapeNilPointer},
 }
 
-// stopDetail is how a Stop call describes ending with o. It does not
-// name the service: the Manager's report must.
-func stopDetail(o Outcome) string {
-	if o == Nil {
-		return ""
-	}
-	return "stop " + string(o)
+// StopShapes lists the shapes drawn for a Stop call's outcome.
+var StopShapes = map[Outcome][]string{
+	Error: {"", ShapeHostile},
+	Panic: {"", ShapeErrorValue, ShapeInt, ShapeNilPointer},
 }
 
-// finishedError is how a scripted service says it is done for good.
+// hostilePanic is what a hostileError's Error method panics with: a log
+// record that mentions it says that the Error method panicked.
+const hostilePanic = "hostile Error method"
+
+// hostileError is an error whose Error method panics, as a method that
+// reads through a typed nil pointer does. The services use it only as
+// (*hostileError)(nil).
+type hostileError struct{}
+
+func (*hostileError) Error() string { panic(hostilePanic) }
+
+// describe is how the sim writes an error in a trace: its text, or, if its
+// Error method panics, a note saying so (fmt writes "<nil>" for a nil
+// pointer whose method panics; the sim never calls Error unguarded).
+func describe(err error) (text string) {
+	if err == nil {
+		return "<nil>"
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			text = fmt.Sprintf("%T whose Error method panicked", err)
+		}
+	}()
+	return err.Error()
+}
+
+// finishedError is the plain shape of a finishing error: its own type,
+// whose Unwrap returns lifecycle.ErrFinished.
 type finishedError struct{ text string }
 
 func (e *finishedError) Error() string { return e.text }
 func (e *finishedError) Unwrap() error { return lifecycle.ErrFinished }
+
+// ErrFinishedText is the text of lifecycle.ErrFinished: a look-alike's.
+func ErrFinishedText() string { return lifecycle.ErrFinished.Error() }
+
+// hostileDetail is how [describe] writes a hostileError.
+var hostileDetail = describe((*hostileError)(nil))
+
+// runEnd is how call k (from 1) of service name ends by step st: the error
+// it returns, or the value it panics with.
+func runEnd(name string, k int, st Step) (value any, err error) {
+	text := fmt.Sprintf("%s#%d %s", name, k, st.End)
+	switch st.End {
+	case Error:
+		switch st.Shape {
+		case ShapeLookalike:
+			return nil, errors.New(lifecycle.ErrFinished.Error())
+		case ShapeHostile:
+			return nil, (*hostileError)(nil)
+		}
+		return nil, errors.New(text)
+	case Finished:
+		switch st.Shape {
+		case ShapeBare:
+			return nil, lifecycle.ErrFinished
+		case ShapeWrapped2:
+			return nil, fmt.Errorf("%s: %w", text, fmt.Errorf("level 2: %w", lifecycle.ErrFinished))
+		case ShapeWrapped3:
+			return nil, fmt.Errorf("%s: %w", text, fmt.Errorf("level 2: %w", fmt.Errorf("level 3: %w", lifecycle.ErrFinished)))
+		case ShapeJoined:
+			return nil, errors.Join(errors.New(text), lifecycle.ErrFinished)
+		}
+		return nil, &finishedError{text}
+	case Panic:
+		return panicValue(text, k, st.Shape), nil
+	}
+	return nil, nil
+}
+
+// panicValue is the value a call panics with, in the given shape.
+func panicValue(text string, k int, shape string) any {
+	switch shape {
+	case ShapeErrorValue:
+		return errors.New(text)
+	case ShapeInt:
+		return k
+	case ShapeNilPointer:
+		return (*hostileError)(nil)
+	}
+	return text
+}
+
+// runDetail is how call k (from 1) of service name, ending by step st,
+// describes its end: the text of its error, or its panic value.
+func runDetail(name string, k int, st Step) string {
+	v, err := runEnd(name, k, st)
+	switch {
+	case st.End == Panic:
+		return fmt.Sprint(v)
+	case err != nil:
+		return describe(err)
+	case st.End == Goexit:
+		return fmt.Sprintf("%s#%d goexit", name, k)
+	}
+	return ""
+}
+
+// stopEnd is how a Stop call ends by sp, when it does not honour a done
+// ctx: the error it returns (plainErr for the plain shape), or the value
+// it panics with. It does not name the service: the Manager's report must.
+func stopEnd(sp *StopStep, plainErr error) (value any, err error) {
+	switch sp.End {
+	case Error:
+		if sp.Shape == ShapeHostile {
+			return nil, (*hostileError)(nil)
+		}
+		return nil, plainErr
+	case Panic:
+		return panicValue("stop panic", 7, sp.Shape), nil
+	}
+	return nil, nil
+}
+
+// stopErr is the error a Stop call by sp returns, if it returns one.
+func stopErr(sp *StopStep) error {
+	if sp != nil && sp.End == Error && sp.Shape == ShapeHostile {
+		return (*hostileError)(nil)
+	}
+	return errors.New("stop error")
+}
+
+// stopDetail is how a Stop call by sp describes its end.
+func stopDetail(sp *StopStep, plainErr error) string {
+	v, err := stopEnd(sp, plainErr)
+	switch {
+	case sp.End == Panic:
+		return fmt.Sprint(v)
+	case err != nil:
+		return describe(err)
+	case sp.End == Goexit:
+		return "stop goexit"
+	}
+	return ""
+}
 
 // service plays one scripted Service. Its Run calls happen one at a time;
 // its Stop call runs concurrently with them.
@@ -46,7 +194,9 @@ type service struct {
 	tracker *lifecycle.Tracker // nil unless plan.Health.Tracker
 	release <-chan struct{}    // closed when the simulation ends
 
-	calls   int // Run calls so far; only Run touches it
+	calls   int      // Run calls so far; only Run touches it
+	ticks   int      // a Worker's ticks so far; only its Run touches it
+	last    TickCall // a Worker's last tick
 	stopErr error
 }
 
@@ -60,7 +210,7 @@ func (s *service) Run(ctx context.Context) error {
 	case st.Wait:
 		<-ctx.Done()
 		if st.Honour {
-			return s.end(ctx, k, start, Error, ctx.Err())
+			return s.end(ctx, k, start, Step{End: Error}, ctx.Err(), nil)
 		}
 		s.sleep(st.Run)
 	case st.Run > 0 && st.Honour:
@@ -69,43 +219,51 @@ func (s *service) Run(ctx context.Context) error {
 		case <-ch:
 		case <-ctx.Done():
 			stop()
-			return s.end(ctx, k, start, Error, ctx.Err())
+			return s.end(ctx, k, start, Step{End: Error}, ctx.Err(), nil)
 		}
 	default:
 		s.sleep(st.Run)
 	}
-	detail := runDetail(s.name, k, st.End)
-	var err error
-	switch st.End {
-	case Error:
-		err = errors.New(detail)
-	case Finished:
-		err = &finishedError{detail}
-	}
-	return s.end(ctx, k, start, st.End, err)
+	v, err := runEnd(s.name, k, st)
+	return s.end(ctx, k, start, st, err, v)
 }
 
-// end records call k's end and ends it with o.
-func (s *service) end(ctx context.Context, k int, start time.Duration, o Outcome, err error) error {
-	detail := runDetail(s.name, k, o)
+// end records call k's end and ends it by st: it returns err, panics with
+// v, or calls runtime.Goexit. A call cut short by ctx passes the plain
+// Step{End: Error} and ctx.Err().
+func (s *service) end(ctx context.Context, k int, start time.Duration, st Step, err error, v any) error {
+	detail := runDetail(s.name, k, st)
 	if err != nil {
-		detail = err.Error()
+		detail = describe(err)
 	}
-	s.rec.attempt(s.idx, Attempt{Start: start, End: s.rec.now(), Outcome: o, Detail: detail, Canceled: ctx.Err() != nil})
+	s.rec.attempt(s.idx, Attempt{Start: start, End: s.rec.now(), Outcome: st.End, Detail: detail, Canceled: ctx.Err() != nil})
 	if s.tracker != nil {
-		if o == Nil {
-			s.tracker.Success()
-		} else {
-			s.tracker.Failure(errors.New(detail))
-		}
+		s.track(st.End == Nil, detail)
 	}
-	switch o {
+	switch st.End {
 	case Panic:
-		panic(detail)
+		panic(v)
 	case Goexit:
 		runtime.Goexit()
 	}
 	return err
+}
+
+// track records a call's end in the service's Tracker, with the calls its
+// plan names (HealthPlan.Calls).
+func (s *service) track(ok bool, detail string) {
+	switch {
+	case s.plan.Health.Calls == TrackRecord && ok:
+		s.tracker.Record(nil)
+	case s.plan.Health.Calls == TrackRecord:
+		s.tracker.Record(errors.New(detail))
+	case ok:
+		s.tracker.Success()
+	case s.plan.Health.Calls == TrackFailureNil:
+		s.tracker.Failure(nil)
+	default:
+		s.tracker.Failure(errors.New(detail))
+	}
 }
 
 func (s *service) sleep(d time.Duration) {
@@ -126,7 +284,8 @@ func (s *service) stop(ctx context.Context) error {
 	}
 	s.rec.stopBodies.Add(1)
 	defer s.rec.stopBodies.Add(-1)
-	o, err := sp.End, error(nil)
+	o := sp.End
+	v, err := stopEnd(sp, s.stopErr)
 	switch {
 	case sp.Took > 0 && sp.Honour:
 		ch, stopTimer := s.clk.NewTimer(sp.Took)
@@ -139,18 +298,15 @@ func (s *service) stop(ctx context.Context) error {
 	default:
 		s.sleep(sp.Took)
 	}
-	if err == nil && o == Error {
-		err = s.stopErr
-	}
 	call.Returned, call.Outcome, call.CtxDone = s.rec.now(), o, ctx.Err() != nil
-	call.Detail = stopDetail(o)
+	call.Detail = stopDetail(sp, s.stopErr)
 	if err != nil {
-		call.Detail = err.Error()
+		call.Detail = describe(err)
 	}
 	s.rec.stopCall(s.idx, call)
 	switch o {
 	case Panic:
-		panic(call.Detail)
+		panic(v)
 	case Goexit:
 		runtime.Goexit()
 	}
@@ -217,6 +373,8 @@ func (s withTrackerSt) Stop(ctx context.Context) error { return s.stop(ctx) }
 func (s *service) wrap() lifecycle.Runner {
 	stopper, health := s.plan.Stopper != nil, s.plan.Health
 	switch {
+	case s.plan.Worker != nil:
+		return workerService{s, s.newWorker()}
 	case health == nil && !stopper:
 		return runnerOnly{s}
 	case health == nil:

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,6 +21,7 @@ type Trace struct {
 	Stop        StopTrace      // the first Shutdown call
 	Stop2       *Stop2Trace    // the second Shutdown call, if the schedule makes one
 	Health      []HealthSample // one per Schedule.HealthAt, in that order
+	Misuse      []MisuseResult // one per Schedule.Misuse, in that order
 
 	// StrayLogs are log records that name no registered service.
 	StrayLogs []string
@@ -33,6 +35,7 @@ type Trace struct {
 // and the events the Manager reported about it.
 type ServiceTrace struct {
 	Attempts []Attempt
+	Ticks    []TickCall // a Worker's ticks, as its function saw them
 	Stops    []StopCall
 	// Events are those of WithEvents for this service: the Run events in
 	// the order they were emitted, merged by time with the Stop events
@@ -48,13 +51,21 @@ type Log struct {
 	At    time.Duration
 	Level string // slog's level name: "INFO", "ERROR", ...
 	Stack bool   // it carries a goroutine stack (a panic's)
+	// Hostile: it says that an error's Error method panicked (it carries
+	// the panic value).
+	Hostile bool
+	// Logger is the logger it went to: 0 the one of WithLogger; without
+	// it, 1 the slog.Default set before Run, 2 the one set while Run runs
+	// (Schedule.LoggerSwitchAt).
+	Logger int
 }
 
 // sortLogs puts logs in canonical order: records logged at the same instant
 // from different goroutines come in any order.
 func sortLogs(logs []Log) {
 	slices.SortStableFunc(logs, func(a, b Log) int {
-		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Level, b.Level), compareBool(a.Stack, b.Stack))
+		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Level, b.Level), compareBool(a.Stack, b.Stack),
+			compareBool(a.Hostile, b.Hostile), cmp.Compare(a.Logger, b.Logger))
 	})
 }
 
@@ -118,21 +129,26 @@ type Stop2Trace struct {
 	SameReport bool
 }
 
-// HealthSample is one call of Manager.Health.
+// HealthSample is one call of Manager.Health, or one request to
+// lifecycle.HealthHandler.
 type HealthSample struct {
 	At      time.Duration
-	Nil     bool // Health returned nil
+	Via     string // ViaCall, or the request's method
+	HTTP    string // the status and the headers that matter (see serveHealth)
+	Nil     bool   // Health returned nil
 	Entries []HealthEntry
 }
 
-// HealthEntry is one WorkerHealth. A panicking HealthReporter's entry has
-// Panicked set, and LastError cleared when it says "panicked".
+// HealthEntry is one WorkerHealth. The entry of a HealthReporter that may
+// panic (not a Tracker) has Panicked set, and LastError cleared, when
+// LastError says "panicked".
 type HealthEntry struct {
 	Name                     string
 	Panicked                 bool
 	LastSuccess, LastFailure time.Duration // Unset: zero time
 	LastError                string
 	Failures                 int
+	JSON                     string // from a GET: the keys its JSON object has
 }
 
 // Event is one lifecycle.Event for a service.
@@ -170,11 +186,17 @@ func (t *Trace) String() string {
 		for k, a := range s.Attempts {
 			fmt.Fprintf(&b, "%s run#%d %s\n", Name(i), k+1, a)
 		}
+		for k, c := range s.Ticks {
+			fmt.Fprintf(&b, "%s tick#%d %s\n", Name(i), k+1, c)
+		}
 		for _, c := range s.Stops {
 			fmt.Fprintf(&b, "%s stop %s\n", Name(i), c)
 		}
 		for _, e := range s.Events {
-			fmt.Fprintf(&b, "%s event %s\n", Name(i), e)
+			b.WriteString(Name(i))
+			b.WriteString(" event ")
+			b.WriteString(e.String())
+			b.WriteByte('\n')
 		}
 		for _, l := range s.Logs {
 			fmt.Fprintf(&b, "%s log %s\n", Name(i), l)
@@ -190,6 +212,9 @@ func (t *Trace) String() string {
 	}
 	for _, h := range t.Health {
 		fmt.Fprintf(&b, "health %s\n", h)
+	}
+	for _, m := range t.Misuse {
+		fmt.Fprintf(&b, "misuse %s\n", m)
 	}
 	for _, l := range t.StrayLogs {
 		fmt.Fprintf(&b, "stray log %s\n", l)
@@ -226,6 +251,9 @@ func (r StopResult) String() string {
 func (h HealthSample) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "at %v nil=%v", fmtDur(h.At), h.Nil)
+	if h.Via != ViaCall {
+		fmt.Fprintf(&b, " %s: %s", h.Via, h.HTTP)
+	}
 	for _, e := range h.Entries {
 		b.WriteString(" " + e.String())
 	}
@@ -234,31 +262,49 @@ func (h HealthSample) String() string {
 
 func (e HealthEntry) String() string {
 	if e.Panicked {
-		return fmt.Sprintf("{%s panicked %q}", e.Name, e.LastError)
+		return fmt.Sprintf("{%s panicked %q json=%s}", e.Name, e.LastError, e.JSON)
 	}
-	return fmt.Sprintf("{%s ok=%s fail=%s %q n=%d}", e.Name, fmtStamp(e.LastSuccess), fmtStamp(e.LastFailure), e.LastError, e.Failures)
+	j := ""
+	if e.JSON != "" {
+		j = " json=" + e.JSON
+	}
+	return fmt.Sprintf("{%s ok=%s fail=%s %q n=%d%s}", e.Name, fmtStamp(e.LastSuccess), fmtStamp(e.LastFailure), e.LastError, e.Failures, j)
 }
 
 func (e Event) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%v %s", fmtDur(e.At), e.Kind)
+	// Written out, not with fmt: the most frequent line of a trace.
+	b := make([]byte, 0, 64)
+	b = append(b, fmtDur(e.At)...)
+	b = append(b, ' ')
+	b = append(b, e.Kind...)
 	if e.Attempt != 0 {
-		fmt.Fprintf(&b, " #%d", e.Attempt)
+		b = append(b, " #"...)
+		b = strconv.AppendInt(b, int64(e.Attempt), 10)
 	}
 	if e.Outcome != "" {
-		fmt.Fprintf(&b, " %s %q", e.Outcome, e.Detail)
+		b = append(b, ' ')
+		b = append(b, e.Outcome...)
+		b = append(b, ' ')
+		b = strconv.AppendQuote(b, e.Detail)
 	}
-	fmt.Fprintf(&b, " d=%v", fmtDur(e.Duration))
+	b = append(b, " d="...)
+	b = append(b, fmtDur(e.Duration)...)
 	if e.Canceled {
-		b.WriteString(" canceled")
+		b = append(b, " canceled"...)
 	}
-	return b.String()
+	return string(b)
 }
 
 func (l Log) String() string {
 	st := ""
 	if l.Stack {
 		st = " with stack"
+	}
+	if l.Hostile {
+		st += " saying Error panicked"
+	}
+	if l.Logger != 0 {
+		st += fmt.Sprintf(" to default logger %d", l.Logger)
 	}
 	return fmt.Sprintf("%v %s%s", fmtDur(l.At), l.Level, st)
 }
