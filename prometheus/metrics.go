@@ -103,6 +103,12 @@ func (m *Metrics) Events(next func(lifecycle.Event)) func(lifecycle.Event) {
 // Observe records one event. Kinds of event it does not know are ignored,
 // so a Manager with new kinds of event can feed an older Metrics.
 func (m *Metrics) Observe(ev lifecycle.Event) {
+	switch ev.Kind {
+	case lifecycle.AttemptStarted, lifecycle.AttemptEnded, lifecycle.BackingOff,
+		lifecycle.StopCalled, lifecycle.StopEnded, lifecycle.StopAbandoned:
+	default:
+		return // before making the service's series: the event says nothing here
+	}
 	s := m.series(ev.Service)
 	switch ev.Kind {
 	case lifecycle.AttemptStarted:
