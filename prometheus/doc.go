@@ -61,7 +61,8 @@
 //
 //	increase(lifecycle_stops_total{outcome="abandoned"}[1h]) > 0
 //
-// The share of time a service spends waiting to be restarted:
+// Roughly the share of time a service spends waiting to be restarted (each
+// delay counts when it is decided):
 //
 //	rate(lifecycle_backoff_delay_seconds_sum[5m])
 package lifecycleprom
