@@ -1,0 +1,68 @@
+// Package lifecycleprom exports the life of the services a
+// [lifecycle.Manager] supervises as Prometheus metrics.
+//
+// It lives in its own module, github.com/lifecyclesim/lifecycle/prometheus,
+// so that the lifecycle package itself keeps importing only the standard
+// library: only a program that imports this package depends on
+// github.com/prometheus/client_golang.
+//
+// # Wiring
+//
+// A [Metrics] is two things: a func([lifecycle.Event]) to give the Manager
+// with [lifecycle.WithEvents], and a [prometheus.Collector] to register with
+// a [prometheus.Registerer]:
+//
+//	metrics := lifecycleprom.New()
+//	prometheus.MustRegister(metrics)
+//	m := lifecycle.NewManager(lifecycle.WithEvents(metrics.Events(nil)))
+//
+// [Metrics.Events] chains to an events function of your own; pass nil if you
+// have none. Use one Metrics per Manager. To export several Managers from
+// one program, register each Manager's Metrics with
+// [prometheus.WrapRegistererWith] and a label telling them apart.
+//
+// # Metrics
+//
+// The names below use the default namespace, "lifecycle"; [WithNamespace]
+// changes it. Every series has a service label: the registration name.
+//
+//	lifecycle_attempts_started_total{service}          counter    calls of Run
+//	lifecycle_attempts_ended_total{service,outcome}    counter    ends of Run, by how it ended
+//	lifecycle_restarts_total{service,outcome}          counter    restarts decided, by the failure's outcome
+//	lifecycle_attempt_duration_seconds{service}        histogram  how long each attempt ran
+//	lifecycle_backoff_delay_seconds{service}           histogram  each restart delay waited
+//	lifecycle_stops_total{service,outcome}             counter    calls of Stop, by how they ended
+//	lifecycle_stop_duration_seconds{service}           histogram  how long each Stop took, if it ended in time
+//
+// The outcome label is the [lifecycle.Outcome]'s String ("nil", "error",
+// "panic", "goexit", "finished"), with two additions:
+//
+//   - "canceled" on lifecycle_attempts_ended_total: Run returned (nil or an
+//     error) once the Manager's context was done. The service did its job
+//     and is not restarted; as in the Manager's log, only a panic or a
+//     runtime.Goexit during shutdown keeps its own outcome.
+//   - "abandoned" on lifecycle_stops_total: Stop had not returned by its
+//     deadline. An abandoned Stop is not observed in
+//     lifecycle_stop_duration_seconds, as it has no end to measure.
+//
+// A service's run series appear, at zero for every outcome, at its first
+// event; its stop series at its first call of Stop, so a service without a
+// Stopper has none. Series that start at zero let rate and increase see the
+// first failure.
+//
+// # Alerting
+//
+// A service in a crash loop, and the panics behind it:
+//
+//	sum by (service, outcome) (rate(lifecycle_restarts_total[5m])) > 0
+//	increase(lifecycle_restarts_total{outcome="panic"}[15m]) > 0
+//
+// A shutdown that left a Stopper running:
+//
+//	increase(lifecycle_stops_total{outcome="abandoned"}[1h]) > 0
+//
+// Roughly the share of time a service spends waiting to be restarted (each
+// delay counts when it is decided):
+//
+//	rate(lifecycle_backoff_delay_seconds_sum[5m])
+package lifecycleprom
