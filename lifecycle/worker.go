@@ -42,12 +42,12 @@ import (
 // A Worker is safe for concurrent use: Health may be called from any
 // goroutine while Run runs.
 type Worker struct {
-	interval  time.Duration
-	fn        func(context.Context) error
-	clock     Clock
-	spread time.Duration
-	rnd       func() float64
-	tracker   Tracker
+	interval time.Duration
+	fn       func(context.Context) error
+	clock    Clock
+	spread   time.Duration
+	rnd      func() float64
+	tracker  Tracker
 }
 
 // A WorkerOption configures a [Worker] at construction; see [NewWorker].
