@@ -1,8 +1,9 @@
 package main
 
-// A mutant is one planted bug: a set of exact rewrites of the library's
-// source. Each Old must occur exactly once in its file, so a mutant that no
-// longer matches the code fails loudly instead of silently testing nothing.
+// A mutant is one planted bug: a set of edits of the library's source (see
+// [edit]), each naming the function it rewrites and the expression or
+// statement it rewrites there, so that a mutant survives refactors of the
+// code around it and fails loudly once the code it targets has changed.
 type mutant struct {
 	Name  string
 	Why   string // the bug, as a reviewer would describe it
@@ -13,133 +14,122 @@ type mutant struct {
 	Suite string
 }
 
-type edit struct {
-	File     string // relative to the module root
-	Old, New string
-}
-
 // mutants is the catalogue. Each is a bug a plausible change could make.
 var mutants = []mutant{
 	{
 		Name: "stop-forward-order",
 		Why:  "Stoppers called in registration order instead of reverse",
-		Edits: []edit{{"lifecycle/stop.go",
-			"for i := len(stoppers) - 1; i >= 0; i-- {",
-			"for i := range stoppers {"}},
+		Edits: []edit{
+			{"(*Manager).shutdown", "i := len(stoppers) - 1", "i := 0"},
+			{"(*Manager).shutdown", "i >= 0", "i < len(stoppers)"},
+			{"(*Manager).shutdown", "i--", "i++"},
+		},
 	},
 	{
 		Name: "share-over-all-services",
 		Why:  "the timeout is divided by every service, not only by the Stoppers",
-		Edits: []edit{{"lifecycle/stop.go",
-			"rep.Budget = timeout / time.Duration(n)",
-			"rep.Budget = timeout / time.Duration(len(services))"}},
+		Edits: []edit{{"(*Manager).shutdown",
+			"timeout / time.Duration(n)",
+			"timeout / time.Duration(len(services))"}},
 	},
 	{
 		Name: "backoff-never-reset",
 		Why:  "a long run does not start the doubling again",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"if ran >= b.reset {\n\t\tsv.delay = b.initial\n\t}",
-			"if ran >= b.reset {\n\t\t_ = b.initial\n\t}"}},
+		Edits: []edit{{"(*backoff).next",
+			"delay = b.initial",
+			"_ = b.initial"}},
 	},
 	{
-		Name: "reset-strict",
-		Why:  "the reset window compared with > instead of >=",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"if ran >= b.reset {",
-			"if ran > b.reset {"}},
+		Name:  "reset-strict",
+		Why:   "the reset window compared with > instead of >=",
+		Edits: []edit{{"(*backoff).next", "ran >= b.reset", "ran > b.reset"}},
 	},
 	{
-		Name: "reset-counts-backoff",
-		Why:  "the reset window counts the backoff wait as running time",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"if ran >= b.reset {",
-			"if ran+sv.delay >= b.reset {"}},
+		Name:  "reset-counts-backoff",
+		Why:   "the reset window counts the backoff wait as running time",
+		Edits: []edit{{"(*backoff).next", "ran >= b.reset", "ran+delay >= b.reset"}},
 	},
 	{
-		Name: "double-before-first-wait",
-		Why:  "the delay is doubled before the first restart",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"delay: initial, after: prev}",
-			"delay: 2 * initial, after: prev}"}},
+		Name:  "double-before-first-wait",
+		Why:   "the delay is doubled before the first restart",
+		Edits: []edit{{"(*Manager).Run", "delay: initial", "delay: 2 * initial"}},
 	},
 	{
 		Name: "cap-off-by-one",
 		Why:  "the maximum delay is exceeded by one nanosecond",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"sv.delay = min(double(sv.delay), b.maximum)",
-			"sv.delay = min(double(sv.delay), b.maximum+1)"}},
+		Edits: []edit{{"(*backoff).next",
+			"min(double(delay), b.maximum)",
+			"min(double(delay), b.maximum+1)"}},
 	},
 	{
 		Name: "doubling-overflows",
 		Why:  "doubling a huge delay overflows instead of saturating",
-		Edits: []edit{{"lifecycle/backoff.go",
-			"if d > math.MaxInt64/2 {\n\t\treturn math.MaxInt64\n\t}\n\treturn 2 * d",
-			"_ = math.MaxInt64\n\treturn 2 * d"}},
+		Edits: []edit{{"double",
+			"if d > math.MaxInt64/2 { return math.MaxInt64 }",
+			""}},
 	},
 	{
+		// The loop checks ctx before every attempt, so a wait cut short
+		// that carries on must also skip that check to restart anything.
 		Name: "restart-after-cancel",
 		Why:  "a backoff wait cut short by cancellation restarts the service",
 		Edits: []edit{
-			{"lifecycle/supervise.go", "for sv.ctx.Err() == nil {", "for {"},
-			{"lifecycle/clock.go", "case <-ctx.Done():\n\t\t\tstop()\n\t\t\treturn false", "case <-ctx.Done():\n\t\t\tstop()\n\t\t\treturn true"},
+			{"(*supervisor).loop", "isDone(sv.ctx)", "false"},
+			{"(*supervisor).afterAttempt",
+				"if !sleep(sv.ctx, m.clock, wait) { return false }",
+				"sleep(sv.ctx, m.clock, wait)"},
 		},
 	},
 	{
 		Name: "setbackoff-clamps-at-once",
 		Why:  "a SetBackoff while running clamps the very next wait into the new [initial, maximum] instead of following the recipe",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"delay := m.jitter.apply(sv.delay)",
-			"sv.delay = min(max(sv.delay, b.initial), b.maximum)\n\tdelay := m.jitter.apply(sv.delay)"}},
+		Edits: []edit{{"(*supervisor).afterAttempt",
+			"wait, kept := m.backoff.Load().next(sv.delay, ran)",
+			"b := m.backoff.Load()\n\twait, kept := b.next(min(max(sv.delay, b.initial), b.maximum), ran)"}},
 	},
 	{
 		Name: "setbackoff-mid-iteration",
 		Why:  "a SetBackoff made during a wait caps that iteration's doubling, before the next iteration",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"sv.delay = min(double(sv.delay), b.maximum)",
-			"sv.delay = min(double(sv.delay), m.backoff.Load().maximum)"}},
+		Edits: []edit{{"(*supervisor).afterAttempt",
+			"sv.delay = kept",
+			"sv.delay = min(kept, m.backoff.Load().maximum)"}},
 	},
 	{
 		Name: "nil-return-finishes",
 		Why:  "a Runner returning nil is treated as done for good, not restarted",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"return result{outcome: OutcomeNil}",
-			"return result{outcome: OutcomeFinished}"}},
+		Edits: []edit{{"runEnding",
+			"ending{outcome: OutcomeNil}",
+			"ending{outcome: OutcomeFinished}"}},
 	},
 	{
-		Name: "finished-unwrapped-only",
-		Why:  "ErrFinished matched with == so a wrapped one restarts the service",
-		Edits: []edit{
-			{"lifecycle/supervise.go", "case errors.Is(err, ErrFinished):", "case err == ErrFinished:"},
-			{"lifecycle/supervise.go", "func classify(err error) result {", "func classify(err error) result {\n\t_ = errors.Is"},
-		},
+		Name:  "finished-unwrapped-only",
+		Why:   "ErrFinished matched with == so a wrapped one restarts the service",
+		Edits: []edit{{"runEnding", "errors.Is(err, ErrFinished)", "err == ErrFinished"}},
 	},
 	{
-		Name: "goexit-ends-loop",
-		Why:  "a Runner calling runtime.Goexit is never restarted",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"go sv.resume(r)",
-			"sv.wg.Done()"}},
+		Name:  "goexit-ends-loop",
+		Why:   "a Runner calling runtime.Goexit is never restarted",
+		Edits: []edit{{"(*supervisor).goexited", "go sv.loop(&e)", "sv.wg.Done()"}},
 	},
 	{
-		Name: "run-returns-before-runners",
-		Why:  "Run returns at cancellation without waiting for its Runners",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"wg.Wait()\n\t<-ctx.Done()",
-			"<-ctx.Done()"}},
+		Name:  "run-returns-before-runners",
+		Why:   "Run returns at cancellation without waiting for its Runners",
+		Edits: []edit{{"(*Manager).Run", "wg.Wait()", ""}},
 	},
 	{
 		Name: "stop-waits-for-ignorer",
 		Why:  "a Stopper that ignores its context is waited for past its deadline",
-		Edits: []edit{{"lifecycle/stop.go",
-			"if v.CompareAndSwap(undecided, abandoned) {",
-			"if false && v.CompareAndSwap(undecided, abandoned) {"}},
+		Edits: []edit{{"(*Manager).stopOne",
+			"decided.CompareAndSwap(false, true)",
+			"false && decided.CompareAndSwap(false, true)"}},
 	},
 	{
+		// guard carries a panic on (carry) for ticks; for Stop it must not.
 		Name: "stop-panic-not-contained",
 		Why:  "a panicking Stopper takes the program down",
-		Edits: []edit{{"lifecycle/stop.go",
-			"if v := recover(); v != nil {\n\t\t\t\tend = stopEnd{outcome: OutcomePanic",
-			"if v := recover(); v != nil {\n\t\t\t\tpanic(v)\n\t\t\t\tend = stopEnd{outcome: OutcomePanic"}},
+		Edits: []edit{{"(*Manager).callStop",
+			"guard(s.name, func() ending { return stopEnding(s.stopper.Stop(ctx)) }, finish, false)",
+			"guard(s.name, func() ending { return stopEnding(s.stopper.Stop(ctx)) }, finish, true)"}},
 	},
 	{
 		Name: "deadline-instant-in-time",
@@ -147,61 +137,63 @@ var mutants = []mutant{
 			"to the verdict; on the fake clock the Manager sees the deadline in the same step, so only " +
 			"a unit test with a context that has expired unseen can force the interleaving",
 		Suite: "./lifecycle",
-		Edits: []edit{{"lifecycle/stop.go",
-			"end.late = ctx.Err() != nil",
-			"end.late = false"}},
+		Edits: []edit{{"(*Manager).callStop",
+			"late := ctx.Err() != nil || !m.clock.Now().Before(deadline)",
+			"late := false"}},
 	},
 	{
 		Name: "stop-verdict-ignores-return",
 		Why: "at the deadline the Manager reports abandoned even when the call already ended in time, " +
 			"so its error is neither reported nor logged; needs the real-clock race, forced by a unit test",
-		Edits: []edit{{"lifecycle/stop.go",
-			"if v.CompareAndSwap(undecided, abandoned) {",
-			"if v.CompareAndSwap(undecided, abandoned) || true {"}},
+		Edits: []edit{{"(*Manager).stopOne",
+			"decided.CompareAndSwap(false, true)",
+			"decided.CompareAndSwap(false, true) || true"}},
 		Suite: "./lifecycle",
 	},
 	{
 		Name: "error-text-unguarded",
 		Why: "a failure is logged with err.Error(), which panics for a typed nil error and kills the process; " +
 			"the sim's services return no such errors, a unit test does",
-		Edits: []edit{{"lifecycle/supervise.go",
-			`slog.String("error", errorText(r.err))`,
-			`slog.String("error", r.err.Error())`}},
+		Edits: []edit{{"(*supervisor).logFailure",
+			"errorText(r.err)",
+			"r.err.Error()"}},
 		Suite: "./lifecycle",
 	},
 	{
-		Name: "stop-zero-calls-nothing",
-		Why:  "Stop with timeout <= 0 skips the Stoppers instead of calling them expired",
-		Edits: []edit{{"lifecycle/stop.go",
-			"for i := len(stoppers) - 1; i >= 0; i-- {",
-			"for i := len(stoppers) - 1; i >= 0 && timeout > 0; i-- {"}},
+		Name:  "stop-zero-calls-nothing",
+		Why:   "Stop with timeout <= 0 skips the Stoppers instead of calling them expired",
+		Edits: []edit{{"(*Manager).shutdown", "i >= 0", "i >= 0 && timeout > 0"}},
 	},
 	{
 		Name: "health-order-reversed",
 		Why:  "Health lists reporters in reverse registration order",
-		Edits: []edit{{"lifecycle/health.go",
+		Edits: []edit{{"(*Manager).Health",
 			"out[i] = m.health(s)",
 			"out[len(reporters)-1-i] = m.health(s)"}},
 	},
 	{
 		Name: "health-name-kept",
 		Why:  "Health keeps the name a service reports instead of its registration name",
-		Edits: []edit{{"lifecycle/health.go",
-			"h.Name = s.name\n\treturn h",
-			"if h.Name == \"\" {\n\t\th.Name = s.name\n\t}\n\treturn h"}},
+		Edits: []edit{{"(*Manager).health",
+			"h.Name = s.name",
+			`if h.Name == "" { h.Name = s.name }`}},
 	},
 	{
 		Name: "health-panic-silent",
 		Why:  "a panicking Health gives an entry that does not say it panicked",
-		Edits: []edit{{"lifecycle/health.go",
-			"h = WorkerHealth{Name: s.name, LastError: fmt.Sprintf(\"lifecycle: Health of service %q panicked: %v\", s.name, v)}",
-			"h = WorkerHealth{Name: s.name}; _ = fmt.Sprint"}},
+		Edits: []edit{{"(*Manager).health",
+			`WorkerHealth{Name: s.name, LastError: fmt.Sprintf("lifecycle: Health of service %q panicked: %v", s.name, v)}`,
+			"WorkerHealth{Name: s.name}"}},
 	},
 	{
+		// The wait is jittered in place; keep the unjittered one aside.
 		Name: "event-delay-before-jitter",
 		Why:  "the BackingOff event reports the delay before jitter, not the one waited",
-		Edits: []edit{{"lifecycle/supervise.go",
-			"Attempt: sv.attempt, Duration: delay})",
-			"Attempt: sv.attempt, Duration: sv.delay})"}},
+		Edits: []edit{
+			{"(*supervisor).afterAttempt",
+				"wait, kept := m.backoff.Load().next(sv.delay, ran)",
+				"wait, kept := m.backoff.Load().next(sv.delay, ran)\n\tunjittered := wait"},
+			{"(*supervisor).afterAttempt", "Duration: wait", "Duration: unjittered"},
+		},
 	},
 }

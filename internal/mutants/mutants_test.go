@@ -1,9 +1,8 @@
 package main
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -13,25 +12,29 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// TestMutantsApplyAndCompile proves every mutant still matches the source
-// exactly once and that the planted library compiles, so `make mutants`
-// never reports a bug as caught merely because it broke the build.
+// TestMutantsApplyAndCompile proves every mutant still finds each of its
+// targets exactly once and that the planted library compiles, so `make
+// mutants` never reports a bug as caught merely because it broke the build.
 func TestMutantsApplyAndCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the library once per mutant")
 	}
-	root, err := filepath.Abs("../..")
+	t.Chdir("../..")
+	lib, err := loadPackage("lifecycle")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Chdir(root)
-	h := harness{tmp: t.TempDir()}
+	h := harness{lib: lib, tmp: t.TempDir()}
 	names := map[string]bool{}
 	for _, m := range mutants {
 		if names[m.Name] {
 			t.Errorf("mutant name %q used twice", m.Name)
 		}
 		names[m.Name] = true
+		if len(m.Edits) == 0 {
+			t.Errorf("mutant %s has no edits", m.Name)
+			continue
+		}
 		overlay, err := h.plant(m)
 		if err != nil {
 			t.Errorf("%v", err)
@@ -47,21 +50,45 @@ func TestMutantsApplyAndCompile(t *testing.T) {
 	}
 }
 
-// TestPlantRejectsStaleMutant proves a mutant whose text no longer occurs
-// exactly once is reported, not silently skipped.
+// TestPlantRejectsStaleMutant proves a mutant whose target is gone, or no
+// longer unique, is reported with the function and the text it looked
+// for, not silently skipped.
 func TestPlantRejectsStaleMutant(t *testing.T) {
-	dir := t.TempDir()
-	t.Chdir(dir)
-	if err := os.WriteFile("f.go", []byte("a a"), 0o644); err != nil {
+	lib, err := parsePackage("p", map[string][]byte{
+		"p/a.go": []byte("package p\n\nfunc f(a int) int {\n\tif a > 0 {\n\t\treturn a + a\n\t}\n\treturn 0\n}\n"),
+		"p/b.go": []byte("package p\n\ntype T struct{}\n\nfunc (T) m() int { return 1 + 1 }\n"),
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	h := harness{tmp: t.TempDir()}
-	for _, old := range []string{"b", "a"} { // absent; twice
-		if _, err := h.plant(mutant{Name: "m", Edits: []edit{{"f.go", old, "c"}}}); err == nil {
-			t.Errorf("plant with %q occurring %s: got nil error; want a stale-mutant error", old, map[string]string{"a": "twice", "b": "never"}[old])
+	h := harness{lib: lib, tmp: t.TempDir()}
+	for _, tc := range []struct {
+		e    edit
+		want string // in the error
+	}{
+		{edit{"g", "a > 0", "a >= 0"}, "no function g"},
+		{edit{"f", "a < 0", "a >= 0"}, `f (a.go): "a < 0" matches 0 times`},
+		{edit{"f", "a", "b"}, `f (a.go): "a" matches 3 times in its body (lines 4, 5, 5)`},
+		{edit{"(*T).m", "1", "2"}, `(*T).m (b.go): "1" matches 2 times`},
+		{edit{"f", "return a + a", "return a +"}, "does not parse"},
+		{edit{"f", `"unterminated`, "0"}, "is not Go tokens"},
+	} {
+		_, err := h.plant(mutant{Name: "m", Edits: []edit{tc.e}})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("plant %+v: got error %v; want one containing %q", tc.e, err, tc.want)
 		}
 	}
-	if _, err := h.plant(mutant{Name: "m", Edits: []edit{{"f.go", "a a", "c"}}}); err != nil {
-		t.Errorf("plant with an exact match: got %v; want nil", err)
+	_, err = h.plant(mutant{Name: "m", Edits: []edit{{"f", "a + a", "a - a"}, {"f", "return a + a", "return 0"}}})
+	if err == nil || !strings.Contains(err.Error(), "overlap") {
+		t.Errorf("plant with overlapping edits: got error %v; want an overlap error", err)
+	}
+	for _, e := range []edit{
+		{"f", "if a>0{return a+a;}", "if a > 1 { return a }"}, // laid out differently
+		{"T.m", "1 + 1", "2"},                                 // value receiver, either spelling
+		{"(*T).m", "1 + 1", "2"},
+	} {
+		if _, err := h.plant(mutant{Name: "m", Edits: []edit{e}}); err != nil {
+			t.Errorf("plant %+v: got %v; want nil", e, err)
+		}
 	}
 }

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/build"
+	"go/format"
+	"go/parser"
+	"go/scanner"
+	"go/token"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// This file plants a mutant's edits. An edit names the function it targets
+// and the expression or statement in its body to rewrite, so it survives a
+// refactor that moves the function to another file, reflows it, renames
+// its other variables or edits its other lines. What it cannot survive, a
+// change to the code it rewrites, it reports: a target that is gone, or
+// that matches more than once, is an error naming the function and the
+// text, never a silent no-op.
+
+// An edit is one rewrite of the library's source.
+type edit struct {
+	// Func is the function whose body holds Old: "guard" for a function,
+	// "(*Manager).stopOne" or "Manager.stopOne" for a method (the receiver
+	// may be a pointer or not). It is looked up by parsing the package, in
+	// whichever of its files defines it.
+	Func string
+	// Old is Go source of one expression or statement in that body,
+	// matched token by token: layout, comments, trailing commas and
+	// semicolons do not matter. It must match exactly one place.
+	Old string
+	// New is the Go source put in Old's place; "" drops a statement.
+	New string
+}
+
+// pkgSource is one package's non-test Go files, as the default build sees
+// them, parsed.
+type pkgSource struct {
+	dir   string
+	fset  *token.FileSet
+	files []*srcFile
+	funcs map[string][]*funcDecl // by funcKey
+}
+
+type srcFile struct {
+	path string // as given: relative to the module root for the library
+	src  []byte
+	ast  *ast.File
+}
+
+// funcDecl is one function or method declaration with a body.
+type funcDecl struct {
+	file *srcFile
+	decl *ast.FuncDecl
+}
+
+// loadPackage parses the Go files of the package in dir (relative to the
+// module root) that the default build compiles, test files excepted.
+func loadPackage(dir string) (*pkgSource, error) {
+	bp, err := build.ImportDir(dir, 0)
+	if err != nil {
+		return nil, fmt.Errorf("reading package %s: %v (run from the module root)", dir, err)
+	}
+	files := map[string][]byte{}
+	for _, name := range bp.GoFiles {
+		p := filepath.Join(dir, name)
+		src, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		files[p] = src
+	}
+	return parsePackage(dir, files)
+}
+
+// parsePackage parses files (path to source) as the package in dir.
+func parsePackage(dir string, files map[string][]byte) (*pkgSource, error) {
+	p := &pkgSource{dir: dir, fset: token.NewFileSet(), funcs: map[string][]*funcDecl{}}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		f, err := parser.ParseFile(p.fset, name, files[name], parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		sf := &srcFile{path: name, src: files[name], ast: f}
+		p.files = append(p.files, sf)
+		for _, d := range f.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
+				k := funcKey(fd)
+				p.funcs[k] = append(p.funcs[k], &funcDecl{sf, fd})
+			}
+		}
+	}
+	return p, nil
+}
+
+// funcKey is a declaration's name as normalName writes it: "guard",
+// "Manager.stopOne".
+func funcKey(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return fd.Name.Name
+	}
+	t := fd.Recv.List[0].Type
+	for {
+		switch x := t.(type) {
+		case *ast.StarExpr:
+			t = x.X
+			continue
+		case *ast.IndexExpr: // a generic receiver
+			t = x.X
+			continue
+		case *ast.IndexListExpr:
+			t = x.X
+			continue
+		case *ast.ParenExpr:
+			t = x.X
+			continue
+		}
+		break
+	}
+	if id, ok := t.(*ast.Ident); ok {
+		return id.Name + "." + fd.Name.Name
+	}
+	return fd.Name.Name
+}
+
+// normalName turns "(*Manager).stopOne" into "Manager.stopOne".
+func normalName(name string) string {
+	return strings.NewReplacer("(", "", ")", "", "*", "", " ", "").Replace(name)
+}
+
+// span is a byte range [start, end) of one file.
+type span struct{ start, end int }
+
+// target is where one edit applies.
+type target struct {
+	file *srcFile
+	span span
+}
+
+// find locates e's target: the one node in e.Func's body whose tokens are
+// Old's.
+func (p *pkgSource) find(e edit) (target, error) {
+	decls := p.funcs[normalName(e.Func)]
+	switch len(decls) {
+	case 0:
+		return target{}, fmt.Errorf("no function %s in package %s", e.Func, p.dir)
+	case 1:
+	default:
+		var where []string
+		for _, d := range decls {
+			where = append(where, p.fset.Position(d.decl.Pos()).String())
+		}
+		return target{}, fmt.Errorf("function %s is declared %d times in package %s (%s)",
+			e.Func, len(decls), p.dir, strings.Join(where, ", "))
+	}
+	d := decls[0]
+	want, err := tokens([]byte(e.Old))
+	if err != nil {
+		return target{}, fmt.Errorf("%s: Old %q is not Go tokens: %v", e.Func, e.Old, err)
+	}
+	if len(want) == 0 {
+		return target{}, fmt.Errorf("%s: empty Old", e.Func)
+	}
+	spans := p.matches(d, want)
+	if len(spans) != 1 {
+		tf := p.fset.File(d.decl.Pos())
+		var lines []string
+		for _, s := range spans {
+			lines = append(lines, strconv.Itoa(tf.Line(tf.Pos(s.start))))
+		}
+		at := ""
+		if len(lines) > 0 {
+			at = " (lines " + strings.Join(lines, ", ") + ")"
+		}
+		return target{}, fmt.Errorf("%s (%s): %q matches %d times in its body%s, want 1",
+			e.Func, filepath.Base(d.file.path), e.Old, len(spans), at)
+	}
+	return target{d.file, spans[0]}, nil
+}
+
+// matches returns the distinct spans of the nodes in d's body whose tokens
+// are want.
+func (p *pkgSource) matches(d *funcDecl, want []tok) []span {
+	var out []span
+	for _, s := range nodeSpans(p.fset, d.decl.Body) {
+		got, err := tokens(d.file.src[s.start:s.end])
+		if err == nil && slices.Equal(got, want) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// nodeSpans returns the distinct spans of the expressions and statements
+// within body (body itself excepted), in source order.
+func nodeSpans(fset *token.FileSet, body *ast.BlockStmt) []span {
+	f := fset.File(body.Pos())
+	seen := map[span]bool{}
+	var out []span
+	ast.Inspect(body, func(n ast.Node) bool {
+		if n == nil || n == body {
+			return true
+		}
+		switch n.(type) {
+		case ast.Expr, ast.Stmt:
+		default:
+			return true
+		}
+		s := span{f.Offset(n.Pos()), f.Offset(n.End())}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b span) int {
+		if a.start != b.start {
+			return a.start - b.start
+		}
+		return b.end - a.end
+	})
+	return out
+}
+
+// tok is one Go token as matching sees it.
+type tok struct {
+	t   token.Token
+	lit string
+}
+
+// tokens scans src into its tokens, comments dropped and layout
+// normalised: no semicolon or comma just before a closing bracket or at
+// the end, so that `f(a,\n)` is `f(a)` and a block written on one line is
+// the same block written on several.
+func tokens(src []byte) ([]tok, error) {
+	fset := token.NewFileSet()
+	var s scanner.Scanner
+	var errs scanner.ErrorList
+	s.Init(fset.AddFile("", -1, len(src)), src, func(pos token.Position, msg string) { errs.Add(pos, msg) }, 0)
+	var out []tok
+	for {
+		_, t, lit := s.Scan()
+		if t == token.EOF {
+			break
+		}
+		if t.IsOperator() {
+			lit = "" // a semicolon's is ";" or, inserted at a newline, "\n"
+		}
+		switch t {
+		case token.RPAREN, token.RBRACE, token.RBRACK:
+			for len(out) > 0 && (out[len(out)-1].t == token.SEMICOLON || out[len(out)-1].t == token.COMMA) {
+				out = out[:len(out)-1]
+			}
+		case token.SEMICOLON:
+			if len(out) == 0 || out[len(out)-1].t == token.SEMICOLON || out[len(out)-1].t == token.LBRACE {
+				continue
+			}
+		}
+		out = append(out, tok{t, lit})
+	}
+	for len(out) > 0 && out[len(out)-1].t == token.SEMICOLON {
+		out = out[:len(out)-1]
+	}
+	if errs.Len() > 0 {
+		return out, errs.Err()
+	}
+	return out, nil
+}
+
+// rewrite applies edits to the package's source and returns each file it
+// changed (by path) as gofmt'd source. Every edit must find its target
+// (see [pkgSource.find]) and no two may overlap. An import the edits leave
+// unused is made a blank import, so that a mutant that drops the only use
+// of a package still compiles.
+func (p *pkgSource) rewrite(edits []edit) (map[string][]byte, error) {
+	type splice struct {
+		span span
+		new  string
+	}
+	byFile := map[*srcFile][]splice{}
+	for _, e := range edits {
+		t, err := p.find(e)
+		if err != nil {
+			return nil, err
+		}
+		byFile[t.file] = append(byFile[t.file], splice{t.span, e.New})
+	}
+	out := map[string][]byte{}
+	for f, ss := range byFile {
+		slices.SortFunc(ss, func(a, b splice) int { return a.span.start - b.span.start })
+		for i := 1; i < len(ss); i++ {
+			if ss[i].span.start < ss[i-1].span.end {
+				return nil, fmt.Errorf("%s: two edits overlap at byte %d", f.path, ss[i].span.start)
+			}
+		}
+		spans := make([]span, len(ss))
+		news := make([]string, len(ss))
+		for i, s := range ss {
+			spans[i], news[i] = s.span, s.new
+		}
+		src, err := finish(f.path, splice1(f.src, spans, news))
+		if err != nil {
+			return nil, err
+		}
+		out[f.path] = src
+	}
+	return out, nil
+}
+
+// splice1 returns src with each spans[i] (sorted, disjoint) replaced by
+// news[i].
+func splice1(src []byte, spans []span, news []string) []byte {
+	var b bytes.Buffer
+	at := 0
+	for i, s := range spans {
+		b.Write(src[at:s.start])
+		b.WriteString(news[i])
+		at = s.end
+	}
+	b.Write(src[at:])
+	return b.Bytes()
+}
+
+// finish parses a rewritten file, makes the imports it no longer uses
+// blank, and formats it.
+func finish(name string, src []byte) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+	if err != nil {
+		return nil, fmt.Errorf("the rewritten %s does not parse: %v", name, err)
+	}
+	used := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok {
+				used[id.Name] = true
+			}
+		}
+		return true
+	})
+	var unused []span
+	for _, is := range f.Imports {
+		if is.Name != nil {
+			continue // named, blank or dot: left as written
+		}
+		p, _ := strconv.Unquote(is.Path.Value)
+		if !used[path.Base(p)] {
+			off := fset.File(is.Pos()).Offset(is.Path.Pos())
+			unused = append(unused, span{off, off})
+		}
+	}
+	src = splice1(src, unused, slices.Repeat([]string{"_ "}, len(unused)))
+	out, err := format.Source(src)
+	if err != nil {
+		return nil, fmt.Errorf("the rewritten %s does not format: %v", name, err)
+	}
+	return out, nil
+}
