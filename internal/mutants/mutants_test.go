@@ -84,7 +84,7 @@ func TestPlantRejectsStaleMutant(t *testing.T) {
 	}
 	for _, e := range []edit{
 		{"f", "if a>0{return a+a;}", "if a > 1 { return a }"}, // laid out differently
-		{"T.m", "1 + 1", "2"},                                 // value receiver, either spelling
+		{"T.m", "1 + 1", "2"}, // value receiver, either spelling
 		{"(*T).m", "1 + 1", "2"},
 	} {
 		if _, err := h.plant(mutant{Name: "m", Edits: []edit{e}}); err != nil {

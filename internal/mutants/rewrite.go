@@ -233,28 +233,32 @@ func nodeSpans(fset *token.FileSet, body *ast.BlockStmt) []span {
 // tok is one Go token as matching sees it.
 type tok struct {
 	t   token.Token
-	lit string
+	lit string // "" for operators and delimiters
+}
+
+func (k tok) String() string {
+	if k.lit != "" {
+		return k.lit
+	}
+	return k.t.String()
 }
 
 // tokens scans src into its tokens, comments dropped and layout
-// normalised: no semicolon or comma just before a closing bracket or at
-// the end, so that `f(a,\n)` is `f(a)` and a block written on one line is
-// the same block written on several.
+// normalised (see [normalise]).
 func tokens(src []byte) ([]tok, error) {
-	fset := token.NewFileSet()
-	var s scanner.Scanner
-	var errs scanner.ErrorList
-	s.Init(fset.AddFile("", -1, len(src)), src, func(pos token.Position, msg string) { errs.Add(pos, msg) }, 0)
-	var out []tok
-	for {
-		_, t, lit := s.Scan()
-		if t == token.EOF {
-			break
-		}
-		if t.IsOperator() {
-			lit = "" // a semicolon's is ";" or, inserted at a newline, "\n"
-		}
-		switch t {
+	raw, _, err := scan(src)
+	return normalise(raw), err
+}
+
+// normalise drops what layout decides rather than meaning: a semicolon or
+// comma just before a closing bracket, a semicolon after an opening brace
+// or another semicolon, and semicolons at either end. So `f(a,\n)` is
+// `f(a)`, and a block written on one line is the same block written on
+// several.
+func normalise(raw []tok) []tok {
+	out := make([]tok, 0, len(raw))
+	for _, k := range raw {
+		switch k.t {
 		case token.RPAREN, token.RBRACE, token.RBRACK:
 			for len(out) > 0 && (out[len(out)-1].t == token.SEMICOLON || out[len(out)-1].t == token.COMMA) {
 				out = out[:len(out)-1]
@@ -264,15 +268,33 @@ func tokens(src []byte) ([]tok, error) {
 				continue
 			}
 		}
-		out = append(out, tok{t, lit})
+		out = append(out, k)
 	}
 	for len(out) > 0 && out[len(out)-1].t == token.SEMICOLON {
 		out = out[:len(out)-1]
 	}
-	if errs.Len() > 0 {
-		return out, errs.Err()
+	return out
+}
+
+// scan returns src's tokens, comments dropped, with the offset of each.
+func scan(src []byte) (toks []tok, offs []int, err error) {
+	fset := token.NewFileSet()
+	f := fset.AddFile("", -1, len(src))
+	var s scanner.Scanner
+	var errs scanner.ErrorList
+	s.Init(f, src, func(pos token.Position, msg string) { errs.Add(pos, msg) }, 0)
+	for {
+		pos, t, lit := s.Scan()
+		if t == token.EOF {
+			break
+		}
+		if t.IsOperator() {
+			lit = "" // a semicolon's is ";" or, inserted at a newline, "\n"
+		}
+		toks = append(toks, tok{t, lit})
+		offs = append(offs, f.Offset(pos))
 	}
-	return out, nil
+	return toks, offs, errs.Err()
 }
 
 // rewrite applies edits to the package's source and returns each file it
@@ -333,7 +355,7 @@ func splice1(src []byte, spans []span, news []string) []byte {
 // blank, and formats it.
 func finish(name string, src []byte) ([]byte, error) {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, name, src, parser.SkipObjectResolution)
+	f, err := parser.ParseFile(fset, name, src, parser.ParseComments|parser.SkipObjectResolution)
 	if err != nil {
 		return nil, fmt.Errorf("the rewritten %s does not parse: %v", name, err)
 	}
@@ -346,21 +368,14 @@ func finish(name string, src []byte) ([]byte, error) {
 		}
 		return true
 	})
-	var unused []span
 	for _, is := range f.Imports {
-		if is.Name != nil {
-			continue // named, blank or dot: left as written
-		}
-		p, _ := strconv.Unquote(is.Path.Value)
-		if !used[path.Base(p)] {
-			off := fset.File(is.Pos()).Offset(is.Path.Pos())
-			unused = append(unused, span{off, off})
+		if p, _ := strconv.Unquote(is.Path.Value); is.Name == nil && !used[path.Base(p)] {
+			is.Name = &ast.Ident{Name: "_", NamePos: is.Path.Pos()}
 		}
 	}
-	src = splice1(src, unused, slices.Repeat([]string{"_ "}, len(unused)))
-	out, err := format.Source(src)
-	if err != nil {
+	var b bytes.Buffer
+	if err := format.Node(&b, fset, f); err != nil {
 		return nil, fmt.Errorf("the rewritten %s does not format: %v", name, err)
 	}
-	return out, nil
+	return b.Bytes(), nil
 }
