@@ -157,6 +157,8 @@ func (h harness) try(m mutant) result {
 		var n int
 		fmt.Sscan(sm[1], &n)
 		res.checks = fmt.Sprint(n + 1)
+	} else if strings.Contains(text, "[rapid] flaky test") {
+		res.checks = "flaky" // failed once, but not again on the same schedule
 	} else if m.Suite != "" {
 		res.checks = "unit" // caught by m.Suite's tests, not the sim
 	} else if strings.Contains(text, "panic: ") {

@@ -134,8 +134,9 @@ var mutants = []mutant{
 	{
 		Name: "deadline-instant-in-time",
 		Why: "a Stopper returning once its deadline passed counts as in time if it beats the Manager " +
-			"to the verdict; on the fake clock the Manager sees the deadline in the same step, so only " +
-			"a unit test with a context that has expired unseen can force the interleaving",
+			"to the verdict; on the fake clock both reach the deadline in the same step and the scheduler " +
+			"picks the winner, so the sim sees it only now and then, as a schedule that does not replay; " +
+			"a unit test with a context that has expired unseen forces it",
 		Suite: "./lifecycle",
 		Edits: []edit{{"(*Manager).callStop",
 			"late := ctx.Err() != nil || !m.clock.Now().Before(deadline)",
@@ -152,12 +153,11 @@ var mutants = []mutant{
 	},
 	{
 		Name: "error-text-unguarded",
-		Why: "a failure is logged with err.Error(), which panics for a typed nil error and kills the process; " +
-			"the sim's services return no such errors, a unit test does",
+		Why: "a failure is logged with err.Error(), which panics for an error whose Error method panics " +
+			"(a typed nil pointer's, say); the logger contains the panic, and the failure goes unlogged",
 		Edits: []edit{{"(*supervisor).logFailure",
 			"errorText(r.err)",
 			"r.err.Error()"}},
-		Suite: "./lifecycle",
 	},
 	{
 		Name:  "stop-zero-calls-nothing",
