@@ -52,7 +52,7 @@ type Manager struct {
 	logger  *slog.Logger
 	events  func(Event)
 	jitter  *jitter
-	drain   time.Duration // WithDrain
+	drain   time.Duration           // WithDrain
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
 	mu        sync.Mutex // guards services, names, reporters, running, ordered, sv of each service, gaveUp
