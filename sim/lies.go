@@ -1,0 +1,299 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strings"
+	"testing/synctest"
+	"time"
+
+	"github.com/lifecyclesim/lifecycle/internal/fakeclock"
+	"github.com/lifecyclesim/lifecycle/lifecycle"
+)
+
+// Options are how the driver times one simulation. The zero value is the
+// lockstep driver of docs/sim.md: one timer per quiescence, the driver's
+// actions one at a time, time exact. The others are opt-in, drawn per
+// schedule by TestSimLies and TestSimSched.
+type Options struct {
+	// Lies, if set, makes the fake clock lie like a loaded machine.
+	Lies *Lies
+	// Together starts the driver's actions due at one instant (cancel,
+	// Shutdown, a second Shutdown, SetBackoff, Health) all at once,
+	// without letting any settle first. Two Shutdowns due together get the
+	// same timeout, so that whichever wins the report is the same.
+	Together bool
+	// Sched, if set, decides the order in which the Manager's goroutines
+	// pass their scheduling points (builds with -tags lifecyclesched only).
+	Sched Scheduler
+	// ClockThread lets Sched move the clock while goroutines are parked at
+	// points: a goroutine descheduled while time passes. The model's exact
+	// times then no longer hold; use [CheckLies].
+	ClockThread bool
+}
+
+// Scheduler is *sched.Scheduler, as the driver uses it.
+type Scheduler interface {
+	Yield(point, key string)
+	Label(name string)
+	Next(clockReady bool) bool
+	Parked() int
+}
+
+// Lies are the faults of time drawn for one schedule (fakeclock.SetLate
+// and fakeclock.Pause). Every decision comes from Seed, so a schedule with
+// its Lies replays exactly.
+type Lies struct {
+	Seed uint64
+	// Late: each timer of the Manager and the services (not the driver's)
+	// is held back with probability LatePct% by 1..MaxLag Steps: its
+	// instant passes on Now() while its channel send or its context's
+	// Done and Err come later.
+	LatePct, MaxLag int
+	// Pause: each event the Manager emits is, with probability PausePct%,
+	// a point where time jumps by up to MaxPause while the Manager runs
+	// its own code (the events callback runs on the Manager's goroutine).
+	PausePct int
+	MaxPause time.Duration
+}
+
+func (l Lies) String() string {
+	return fmt.Sprintf("lies seed=%d late=%d%%x%d pause=%d%%<=%v", l.Seed, l.LatePct, l.MaxLag, l.PausePct, fmtDur(l.MaxPause))
+}
+
+// late is the clock's SetLate function. It is called from Step only, on
+// the driver's goroutine, so one random source serves it in a fixed order.
+func (l Lies) late() func(fakeclock.Kind, time.Time) int {
+	rng := rand.New(rand.NewPCG(l.Seed, 1))
+	return func(k fakeclock.Kind, _ time.Time) int {
+		if k == fakeclock.FuncTimer || l.LatePct <= 0 || rng.IntN(100) >= l.LatePct {
+			return 0 // the driver's actions (AfterFunc) stay on time
+		}
+		return 1 + rng.IntN(max(l.MaxLag, 1))
+	}
+}
+
+// pause returns how long time jumps at event e, from a hash of the seed
+// and the event: events come from concurrent goroutines, so the decision
+// must not depend on the order they call in.
+func (l Lies) pause(e lifecycle.Event) time.Duration {
+	if l.PausePct <= 0 || l.MaxPause <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d %s %v %d %d", l.Seed, e.Service, e.Kind, e.Attempt, e.Time.UnixNano())
+	r := rand.New(rand.NewPCG(h.Sum64(), 2))
+	if r.IntN(100) >= l.PausePct {
+		return 0
+	}
+	return 1 + time.Duration(r.Int64N(int64(l.MaxPause)))
+}
+
+// events wraps the recorder's events function with the pauses of o.Lies.
+func (o Options) events(clk *fakeclock.Clock, record func(lifecycle.Event)) func(lifecycle.Event) {
+	if o.Lies == nil || o.Lies.PausePct <= 0 {
+		return record
+	}
+	l := *o.Lies
+	return func(e lifecycle.Event) {
+		if d := l.pause(e); d > 0 {
+			clk.Pause(fmt.Sprintf("%s %v %d", e.Service, e.Kind, e.Attempt), d)
+		}
+		record(e)
+	}
+}
+
+// CheckLies holds a trace made under [Options.Lies] or
+// [Options.ClockThread] to the rules that stay true when time lies (see
+// docs/sim.md, "Time that lies"): the model's exact instants do not, since
+// the Manager sees deadlines and backoff ends late.
+func CheckLies(s Schedule, got *Trace) error {
+	var b strings.Builder
+	for _, c := range lyingCheckers {
+		if err := c.Check(s, nil, got); err != nil {
+			fmt.Fprintf(&b, "violated: %s\n", c.Rule)
+			for _, line := range strings.Split(err.Error(), "\n") {
+				fmt.Fprintf(&b, "    %s\n", line)
+			}
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return errors.New(strings.TrimSuffix(b.String(), "\n"))
+}
+
+// lyingCheckers are the rules of [Checkers] that do not use the model's
+// instants, and the ones that replace the others when time lies.
+var lyingCheckers = []Checker{
+	{"the simulation runs to its end", checkFinished},
+	{"Names lists the registrations in order", checkNames},
+	{"nothing starts after cancellation (at a later instant)", checkNoStartAfterCancelLies},
+	{"Run returns only after its ctx is done and every Runner returned", checkRunReturnLies},
+	{"Stoppers are called once each, in reverse registration order", checkStopOrder},
+	{"a Stopper reported in time returned before its deadline, as it returned", checkVerdictLies},
+	{"each Stopper's budget is at most timeout/n, and within Stop's timeout", checkDeadlinesLies},
+	{"the next Stopper is called after the previous returned or was abandoned", checkNextCallLies},
+	{"a second Stop returns the first one's report", checkStop2Lies},
+	{"the tracker contract", checkTracker},
+}
+
+func checkRunReturnLies(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	if got.RunReturned == Unset {
+		return errors.New("Run did not return")
+	}
+	if got.RunReturned < s.CancelAt {
+		v.add("Run returned at %v, before its ctx was cancelled at %v", fmtDur(got.RunReturned), fmtDur(s.CancelAt))
+	}
+	for i, st := range got.Services {
+		for k, a := range st.Attempts {
+			if a.End > got.RunReturned {
+				v.add("Run returned at %v, before %s run#%d returned at %v", fmtDur(got.RunReturned), Name(i), k+1, fmtDur(a.End))
+			}
+		}
+	}
+	return v.err()
+}
+
+// checkVerdictLies is the rule the overrun fault breaks: however late the
+// deadline is delivered, a Stopper still running at its deadline by the
+// clock is abandoned, so one reported in time returned before it.
+func checkVerdictLies(_ Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	for _, r := range got.Stop.Results {
+		i := serviceIndex(r.Service)
+		if i < 0 || i >= len(got.Services) || len(got.Services[i].Stops) == 0 {
+			continue
+		}
+		c := got.Services[i].Stops[0]
+		if r.Abandoned {
+			continue
+		}
+		switch {
+		case c.Returned == Unset:
+			v.add("%s: reported in time (Elapsed %v), but its Stop never returned", r.Service, fmtDur(r.Elapsed))
+		case c.Returned >= c.Deadline:
+			v.add("%s: reported in time (Elapsed %v, budget %v), but its Stop returned at %v, at or after its deadline %v",
+				r.Service, fmtDur(r.Elapsed), fmtDur(c.Deadline-c.Called), fmtDur(c.Returned), fmtDur(c.Deadline))
+		case r.Outcome != c.Outcome:
+			v.add("%s: reported outcome %s; its Stop ended with %s", r.Service, r.Outcome, c.Outcome)
+		}
+	}
+	return v.err()
+}
+
+func checkDeadlinesLies(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	sh := share(s)
+	for _, r := range got.Stop.Results {
+		if b := r.Deadline - r.Called; b > max(sh, 0) && !(sh <= 0 && b <= 0) {
+			v.add("%s called at %v with deadline %v: budget %v; want at most %v", r.Service, fmtDur(r.Called), fmtDur(r.Deadline), fmtDur(b), fmtDur(sh))
+		}
+		if s.StopTimeout > 0 && r.Deadline > got.Stop.Start+s.StopTimeout {
+			v.add("%s's deadline %v is after Stop's own, %v", r.Service, fmtDur(r.Deadline), fmtDur(got.Stop.Start+s.StopTimeout))
+		}
+	}
+	return v.err()
+}
+
+func checkNextCallLies(_ Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	res := got.Stop.Results
+	for j := 1; j < len(res); j++ {
+		prev, next := res[j-1], res[j]
+		if next.Called < prev.Called {
+			v.add("%s called at %v, before %s at %v", next.Service, fmtDur(next.Called), prev.Service, fmtDur(prev.Called))
+		}
+		if i := serviceIndex(prev.Service); !prev.Abandoned && i >= 0 && i < len(got.Services) && len(got.Services[i].Stops) > 0 {
+			if r := got.Services[i].Stops[0].Returned; r != Unset && next.Called < r {
+				v.add("%s called at %v, before %s returned at %v", next.Service, fmtDur(next.Called), prev.Service, fmtDur(r))
+			}
+		}
+	}
+	return v.err()
+}
+
+func checkStop2Lies(s Schedule, _ *Expectation, got *Trace) error {
+	if !s.Stop2 || got.Stop2 == nil {
+		return nil
+	}
+	var v violations
+	if !got.Stop2.SameReport {
+		v.add("the second Stop returned a different report")
+	}
+	if got.Stop2.Returned < got.Stop.Returned {
+		v.add("the second Stop returned at %v, before the first at %v", fmtDur(got.Stop2.Returned), fmtDur(got.Stop.Returned))
+	}
+	return v.err()
+}
+
+// start applies o to the clock and installs the scheduler; the function it
+// returns uninstalls it.
+func (o Options) start(clk *fakeclock.Clock) func() {
+	if o.Lies != nil {
+		clk.SetLate(o.Lies.late())
+	}
+	if o.Sched == nil {
+		return func() {}
+	}
+	return installScheduler(o.Sched)
+}
+
+// label names the calling driver goroutine for the scheduler.
+func (o Options) label(name string) {
+	if o.Sched != nil {
+		o.Sched.Label(name)
+	}
+}
+
+// together returns the driver's at for [Options.Together]: it collects the
+// actions, and arm starts those due at one instant all at once: the ones
+// due at 0 at once (then waits for them to settle), the later ones from
+// one AfterFunc timer per instant, armed in the order the instants were
+// first named (so the driver's timers are still the oldest).
+func (o Options) together(clk *fakeclock.Clock) (at func(time.Duration, func()), arm func()) {
+	var instants []time.Duration
+	byInstant := map[time.Duration][]func(){}
+	at = func(t time.Duration, f func()) {
+		t = max(t, 0)
+		if _, ok := byInstant[t]; !ok {
+			instants = append(instants, t)
+		}
+		byInstant[t] = append(byInstant[t], f)
+	}
+	arm = func() {
+		for _, t := range instants {
+			fs := byInstant[t]
+			all := func() {
+				for _, f := range fs {
+					go f()
+				}
+			}
+			if t > 0 {
+				clk.AfterFunc(t, all)
+				continue
+			}
+			all()
+			synctest.Wait()
+		}
+	}
+	return at, arm
+}
+
+// checkNoStartAfterCancelLies: no attempt starts at an instant after the
+// one at which the driver cancelled (when time jumps, a restart due before
+// the cancellation may start at its instant, before it is delivered).
+func checkNoStartAfterCancelLies(_ Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	for i, st := range got.Services {
+		for k, a := range st.Attempts {
+			if a.Start > got.Canceled {
+				v.add("%s run#%d started at %v; ctx was cancelled at %v", Name(i), k+1, fmtDur(a.Start), fmtDur(got.Canceled))
+			}
+		}
+	}
+	return v.err()
+}
