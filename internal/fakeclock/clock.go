@@ -37,10 +37,10 @@ type Clock struct {
 
 	// Faults (faults.go); all zero by default, and then Step is exactly
 	// "fire the earliest timer".
-	late   func(Kind, time.Time) int // nil: every timer is delivered as it fires
-	steps  uint64                    // Steps taken, the unit of lateness
-	held   []heldTimer               // taken from the heap, not yet delivered
-	pauses []*pause                  // Pause calls waiting to be served
+	late     func(Kind, time.Time) int // nil: every timer is delivered as it fires
+	instants uint64                    // times Now moved under faults: the unit of lateness
+	held     []heldTimer               // taken from the heap, not yet delivered
+	pauses   []*pause                  // Pause calls waiting to be served
 }
 
 // New returns a Clock whose time is start (with any monotonic clock
@@ -157,10 +157,11 @@ func (c *Clock) Pending() int {
 // Step returns; an AfterFunc callback has been started with go but may not
 // have run yet.
 //
-// Under the faults of [Clock.SetLate] and [Clock.Pause] a Step does one of
-// three things instead, in this order of preference: serve one waiting
-// Pause, deliver one held-back timer whose turn has come, or take the
-// earliest timer (and maybe hold its delivery back).
+// Under the faults of [Clock.SetLate] and [Clock.Pause] a Step does one
+// thing of these, the first that applies: deliver one held-back timer
+// whose turn has come; take a timer due at the current instant (and maybe
+// hold its delivery back); serve one waiting Pause; move Now() to the next
+// deadline without delivering anything.
 func (c *Clock) Step() bool {
 	c.mu.Lock()
 	if c.late != nil || len(c.held) > 0 || len(c.pauses) > 0 {

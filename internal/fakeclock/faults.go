@@ -34,7 +34,7 @@ func (k Kind) String() string {
 // heldTimer is a timer whose instant has passed but whose delivery waits.
 type heldTimer struct {
 	t   *timer
-	due uint64 // delivered by the first Step once steps >= due
+	due uint64 // delivered once the clock has moved to due instants
 }
 
 // pause is one goroutine inside Pause, waiting for a Step to serve it.
@@ -51,13 +51,13 @@ type pause struct {
 //
 // Whenever Step takes a timer from the heap it calls late(kind, deadline)
 // on the stepping goroutine. If late returns n > 0, Now() moves to the
-// deadline as usual but the delivery is held back until n more Steps have
-// been taken: those fire later timers (so Now() may move well past the
-// held deadline) or deliver other held timers, and a driver that calls
-// synctest.Wait between Steps (as [Clock.Drive] does) lets every goroutine
-// run to a standstill in between. A held delivery is made by a Step of its
-// own, the oldest due first; when nothing else is left to do, the oldest
-// held delivery is made at once. Stopping a held timer (NewTimer's stop, a
+// deadline as usual but the delivery is held back until time has moved on
+// n more times (to n later instants: later deadlines, or Pause jumps), so
+// Now() may be well past the held deadline when it is delivered, and a
+// driver that calls synctest.Wait between Steps (as [Clock.Drive] does)
+// lets every goroutine run to a standstill in between. A held delivery is
+// made by a Step of its own, first thing at the instant its turn comes;
+// when nothing else is left, time stands still and the oldest is made. Stopping a held timer (NewTimer's stop, a
 // context's cancel) reports that it already fired, and removes the
 // delivery if it is a channel send.
 //
@@ -81,9 +81,10 @@ func (c *Clock) SetLate(late func(k Kind, deadline time.Time) int) {
 // stay pending, and are delivered late by the Steps after it.
 //
 // Pause is deterministic where a direct jump of the clock from a goroutine
-// would not be: the goroutines that call Pause during one cascade are all
-// parked when the driver's synctest.Wait returns, and Step serves them one
-// per Step, in key order, before it takes any timer. Keys must therefore
+// would not be: the goroutines that call Pause are all parked when the
+// driver's synctest.Wait returns, and Step serves them one per Step, in
+// key order, once every timer due at the current instant (and every held
+// delivery whose turn has come) has been delivered. Keys must therefore
 // be unique among the goroutines that may pause at the same instant (two
 // with the same key are served in arrival order, which the Go scheduler
 // decides). A Pause is counted by [Clock.Pending], so [Clock.Drive] serves
@@ -98,10 +99,39 @@ func (c *Clock) Pause(key string, d time.Duration) {
 
 // faultyStepLocked is Step when a fault is set or pending. It is called
 // with c.mu held and returns with it released.
+//
+// Everything at one instant happens in this order, one thing per Step:
+// the held deliveries whose turn has come (in the order they were held),
+// the timers due at the instant (by sequence), the Pauses (by key); then a
+// Step that only moves Now() to the next deadline. Lateness is counted in
+// such moves (instants), not in Steps: the timers of one instant may be
+// taken in an order the Go scheduler chose (goroutines of one cascade
+// arming equal deadlines), which must not change when a delivery is made
+// or where time jumps.
 func (c *Clock) faultyStepLocked() bool {
-	c.steps++
-	// 1. A Pause waiting: the smallest key first.
-	if len(c.pauses) > 0 {
+	switch {
+	case len(c.held) > 0 && c.held[0].due <= c.instants:
+		t := c.held[0].t // held is sorted by due
+		c.held = slices.Delete(c.held, 0, 1)
+		c.mu.Unlock()
+		t.fire()
+		return true
+
+	case len(c.timers) > 0 && !c.timers[0].when.After(c.now):
+		t := c.popLocked()
+		if c.late != nil {
+			if n := c.late(t.kind(), t.when); n > 0 {
+				c.held = append(c.held, heldTimer{t: t, due: c.instants + uint64(n)})
+				slices.SortStableFunc(c.held, func(a, b heldTimer) int { return cmp.Compare(a.due, b.due) })
+				c.mu.Unlock()
+				return true
+			}
+		}
+		c.mu.Unlock()
+		t.fire()
+		return true
+
+	case len(c.pauses) > 0:
 		i := 0
 		for j, p := range c.pauses {
 			if p.key < c.pauses[i].key {
@@ -112,42 +142,25 @@ func (c *Clock) faultyStepLocked() bool {
 		c.pauses = slices.Delete(c.pauses, i, i+1)
 		if p.d > 0 {
 			c.now = c.now.Add(p.d)
+			c.instants++
 		}
 		c.mu.Unlock()
 		close(p.done)
 		return true
-	}
-	// 2. A held delivery whose turn has come, or the oldest one when no
-	// timer is left to take.
-	if len(c.held) > 0 && (c.held[0].due <= c.steps || len(c.timers) == 0) {
-		i := slices.IndexFunc(c.held, func(h heldTimer) bool { return h.due <= c.steps })
-		if i < 0 {
-			i = 0
-		}
-		t := c.held[i].t
-		c.held = slices.Delete(c.held, i, i+1)
+
+	case len(c.timers) > 0: // move to the next instant
+		c.now = c.timers[0].when
+		c.instants++
 		c.mu.Unlock()
-		t.fire()
+		return true
+
+	case len(c.held) > 0: // nothing left to wait for: the oldest held now
+		c.instants = c.held[0].due
+		c.mu.Unlock()
 		return true
 	}
-	if len(c.timers) == 0 {
-		c.mu.Unlock()
-		return false
-	}
-	// 3. The earliest timer: deliver it now or hold it back.
-	t := c.popLocked()
-	if c.late != nil {
-		if n := c.late(t.kind(), t.when); n > 0 {
-			c.held = append(c.held, heldTimer{t: t, due: c.steps + uint64(n)})
-			// Keep the oldest due first, then the oldest held.
-			slices.SortStableFunc(c.held, func(a, b heldTimer) int { return cmp.Compare(a.due, b.due) })
-			c.mu.Unlock()
-			return true
-		}
-	}
 	c.mu.Unlock()
-	t.fire()
-	return true
+	return false
 }
 
 // kind says what t does when it is delivered.

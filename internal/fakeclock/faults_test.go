@@ -24,31 +24,33 @@ func lateBy(k fakeclock.Kind, n int) func(fakeclock.Kind, time.Time) int {
 	}
 }
 
+// stepUntil steps c until done reports true, failing if nothing is left.
+func stepUntil(t *testing.T, c *fakeclock.Clock, what string, done func() bool) {
+	t.Helper()
+	for !done() {
+		if !c.Step() {
+			t.Fatalf("nothing left to step, and %s has not happened", what)
+		}
+	}
+}
+
 func TestSetLate_ContextDeadlinePassesBeforeItIsDelivered(t *testing.T) {
 	c := fakeclock.New(t, start)
-	c.SetLate(lateBy(fakeclock.ContextTimer, 2))
+	c.SetLate(lateBy(fakeclock.ContextTimer, 1))
 	ctx, cancel := c.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	own := c.After(time.Second) // created after the context: fires after it
 
-	c.Step() // takes the deadline, holds it
-	if got, want := c.Now(), at(time.Second); !got.Equal(want) {
-		t.Errorf("Now() after the held Step = %v; want %v", got, want)
-	}
-	if ctx.Err() != nil {
-		t.Errorf("ctx.Err() = %v right after its deadline was taken; want nil (held back)", ctx.Err())
-	}
-	c.Step() // the own timer, on time: a Stopper returning at its deadline with ctx live
-	if _, ok := ready(own); !ok {
-		t.Errorf("own timer not delivered")
-	}
-	if ctx.Err() != nil {
-		t.Errorf("ctx.Err() = %v after one more Step; want nil", ctx.Err())
+	// A Stopper's own timer at its deadline: delivered with ctx still live.
+	var gotOwn bool
+	stepUntil(t, c, "the own timer", func() bool { _, gotOwn = ready(own); return gotOwn })
+	if got, want := c.Now(), at(time.Second); !got.Equal(want) || ctx.Err() != nil {
+		t.Errorf("at the own timer: Now() = %v, ctx.Err() = %v; want %v, nil (deadline held back)", got, ctx.Err(), want)
 	}
 	if got := c.Pending(); got != 1 {
 		t.Errorf("Pending() = %d; want 1 (the held deadline)", got)
 	}
-	c.Step()
+	stepUntil(t, c, "the deadline", func() bool { return ctx.Err() != nil })
 	if ctx.Err() != context.DeadlineExceeded {
 		t.Errorf("ctx.Err() after the delivery = %v; want DeadlineExceeded", ctx.Err())
 	}
@@ -59,28 +61,20 @@ func TestSetLate_ContextDeadlinePassesBeforeItIsDelivered(t *testing.T) {
 
 func TestSetLate_NowMovesPastAHeldDeadline(t *testing.T) {
 	c := fakeclock.New(t, start)
-	c.SetLate(lateBy(fakeclock.ContextTimer, 2))
+	c.SetLate(lateBy(fakeclock.ContextTimer, 1))
 	ctx, cancel := c.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	later := c.After(3 * time.Second)
 
-	c.Step() // deadline at 1s, held
-	c.Step() // the 3s timer
-	if _, ok := ready(later); !ok {
-		t.Fatalf("3s timer not delivered")
-	}
-	if got, want := c.Now(), at(3*time.Second); !got.Equal(want) || ctx.Err() != nil {
-		t.Errorf("Now() = %v, ctx.Err() = %v; want %v, nil: the deadline of 1s passed unseen", got, ctx.Err(), want)
-	}
-	if next, ok := c.Next(); !ok || !next.Equal(at(time.Second)) {
-		t.Errorf("Next() = %v, %v; want the held deadline %v, true", next, ok, at(time.Second))
-	}
-	c.Step()
-	if ctx.Err() != context.DeadlineExceeded {
-		t.Errorf("ctx.Err() = %v; want DeadlineExceeded, late", ctx.Err())
-	}
+	stepUntil(t, c, "the deadline", func() bool { return ctx.Err() != nil })
 	if got, want := c.Now(), at(3*time.Second); !got.Equal(want) {
-		t.Errorf("a late delivery moved Now() to %v; want it left at %v", got, want)
+		t.Errorf("deadline of 1s delivered at Now() = %v; want %v, one instant late", got, want)
+	}
+	if _, ok := ready(later); ok {
+		t.Errorf("the 3s timer came before the held delivery; want the delivery first at its instant")
+	}
+	if next, ok := c.Next(); !ok || !next.Equal(at(3*time.Second)) {
+		t.Errorf("Next() = %v, %v; want %v, true", next, ok, at(3*time.Second))
 	}
 }
 
@@ -88,11 +82,16 @@ func TestSetLate_HeldChannelTimerStopsAsFired(t *testing.T) {
 	c := fakeclock.New(t, start)
 	c.SetLate(lateBy(fakeclock.ChanTimer, 1))
 	ch, stop := c.NewTimer(time.Second)
-	c.Step()
+	c.Step() // moves Now() to 1s
+	c.Step() // takes the timer and holds it back
+	if !c.Now().Equal(at(time.Second)) || c.Pending() != 1 {
+		t.Fatalf("after two Steps: Now() = %v, Pending() = %d; want %v, 1", c.Now(), c.Pending(), at(time.Second))
+	}
 	if stop() {
 		t.Errorf("stop() of a held timer = true; want false: its instant has passed")
 	}
-	c.Step() // the delivery, after stop: nothing
+	for c.Step() {
+	}
 	if _, ok := ready(ch); ok {
 		t.Errorf("stopped held timer delivered a value")
 	}
@@ -103,11 +102,11 @@ func TestSetLate_ChannelReceivesItsOwnDeadline(t *testing.T) {
 	c.SetLate(lateBy(fakeclock.ChanTimer, 1))
 	ch := c.After(time.Second)
 	c.After(2 * time.Second)
-	c.Step()
-	c.Step() // 2s timer; holds too, and the 1s delivery is due
-	c.Step()
-	if v, ok := ready(ch); !ok || !v.Equal(at(time.Second)) {
-		t.Errorf("received %v, %v; want %v, true", v, ok, at(time.Second))
+	var v time.Time
+	var ok bool
+	stepUntil(t, c, "the delivery", func() bool { v, ok = ready(ch); return ok })
+	if !v.Equal(at(time.Second)) || !c.Now().Equal(at(2*time.Second)) {
+		t.Errorf("received %v at Now() = %v; want %v at %v", v, c.Now(), at(time.Second), at(2*time.Second))
 	}
 }
 
