@@ -142,7 +142,7 @@ func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
 
 	ended := make(chan stopEnd, 1)
 	v := new(verdict)
-	go m.callStop(ctx, s, ended, v)
+	go m.callStop(ctx, deadline, s, ended, v)
 
 	res := StopResult{Service: s.name, Called: called, Deadline: deadline}
 	var end stopEnd
@@ -201,7 +201,7 @@ const (
 // callStop runs on its own goroutine, so that a Stopper that blocks,
 // panics or calls runtime.Goexit cannot hold up or take down the Manager.
 // ended has room for the one value sent, so an abandoned call still ends.
-func (m *Manager) callStop(ctx context.Context, s *service, ended chan<- stopEnd, v *verdict) {
+func (m *Manager) callStop(ctx context.Context, deadline time.Time, s *service, ended chan<- stopEnd, v *verdict) {
 	var end stopEnd
 	returned := false
 	defer func() {
@@ -213,7 +213,7 @@ func (m *Manager) callStop(ctx context.Context, s *service, ended chan<- stopEnd
 				end = stopEnd{outcome: OutcomeGoexit, err: ErrGoexit}
 			}
 		}
-		end.late = ctx.Err() != nil || !v.CompareAndSwap(undecided, inTime)
+		end.late = ctx.Err() != nil || !m.clock.Now().Before(deadline) || !v.CompareAndSwap(undecided, inTime)
 		ended <- end
 		// The Manager has moved on from a late call: log how it ended.
 		if end.late && end.err != nil {
