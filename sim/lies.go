@@ -121,9 +121,28 @@ func (o Options) events(clk *fakeclock.Clock, record func(lifecycle.Event)) func
 // [Options.ClockThread] to the rules that stay true when time lies (see
 // docs/sim.md, "Time that lies"): the model's exact instants do not, since
 // the Manager sees deadlines and backoff ends late.
-func CheckLies(s Schedule, got *Trace) error {
-	var b strings.Builder
+func CheckLies(s Schedule, got *Trace) error { return checkAll(lyingCheckers, s, got) }
+
+// CheckDescheduled is [CheckLies] for [Options.ClockThread], less one
+// rule: a supervise loop descheduled between its check of ctx and its call
+// of Run (at the point "supervise.run") while the driver cancels calls Run
+// after cancellation. That is the check-then-call gap of issue 7 item 5,
+// which the Manager cannot close (no Go primitive checks a context and
+// calls a function atomically); TestSimSchedLies shows it at once with the
+// rule kept (see docs/sim.md).
+func CheckDescheduled(s Schedule, got *Trace) error {
+	var cs []Checker
 	for _, c := range lyingCheckers {
+		if !strings.HasPrefix(c.Rule, "nothing starts after cancellation") {
+			cs = append(cs, c)
+		}
+	}
+	return checkAll(cs, s, got)
+}
+
+func checkAll(cs []Checker, s Schedule, got *Trace) error {
+	var b strings.Builder
+	for _, c := range cs {
 		if err := c.Check(s, nil, got); err != nil {
 			fmt.Fprintf(&b, "violated: %s\n", c.Rule)
 			for _, line := range strings.Split(err.Error(), "\n") {
@@ -148,7 +167,7 @@ var lyingCheckers = []Checker{
 	{"a Stopper reported in time returned before its deadline, as it returned", checkVerdictLies},
 	{"each Stopper's budget is at most timeout/n, and within Stop's timeout", checkDeadlinesLies},
 	{"the next Stopper is called after the previous returned or was abandoned", checkNextCallLies},
-	{"a second Stop returns the first one's report", checkStop2Lies},
+	{"a second Stop returns the same report as the first", checkStop2Lies},
 	{"the tracker contract", checkTracker},
 }
 
@@ -199,6 +218,15 @@ func checkVerdictLies(_ Schedule, _ *Expectation, got *Trace) error {
 
 func checkDeadlinesLies(s Schedule, _ *Expectation, got *Trace) error {
 	var v violations
+	// Two Shutdowns racing (descheduled, or Together): either may be the
+	// one that does the work, with its own timeout.
+	timeout := s.StopTimeout
+	if s.Stop2 && got.Stop.Timeout == s.StopTimeout*2+1 {
+		timeout = got.Stop.Timeout
+	} else if got.Stop.Timeout != s.StopTimeout {
+		v.add("report's Timeout %v; want %v (or the second Stop's)", fmtDur(got.Stop.Timeout), fmtDur(s.StopTimeout))
+	}
+	s.StopTimeout = timeout
 	sh := share(s)
 	for _, r := range got.Stop.Results {
 		if b := r.Deadline - r.Called; b > max(sh, 0) && !(sh <= 0 && b <= 0) {
@@ -236,9 +264,6 @@ func checkStop2Lies(s Schedule, _ *Expectation, got *Trace) error {
 	if !got.Stop2.SameReport {
 		v.add("the second Stop returned a different report")
 	}
-	if got.Stop2.Returned < got.Stop.Returned {
-		v.add("the second Stop returned at %v, before the first at %v", fmtDur(got.Stop2.Returned), fmtDur(got.Stop.Returned))
-	}
 	return v.err()
 }
 
@@ -263,36 +288,72 @@ func (o Options) label(name string) {
 
 // together returns the driver's at for [Options.Together]: it collects the
 // actions, and arm starts those due at one instant all at once: the ones
-// due at 0 at once (then waits for them to settle), the later ones from
-// one AfterFunc timer per instant, armed in the order the instants were
-// first named (so the driver's timers are still the oldest).
-func (o Options) together(clk *fakeclock.Clock) (at func(time.Duration, func()), arm func()) {
+// due at 0 at once (then lets them settle), the later ones from one
+// AfterFunc timer per instant, armed in the order the instants were first
+// named (so the driver's timers are still the oldest). Actions given to
+// alone (Health samples) keep their lockstep place: after the instant's
+// group has settled. A sample racing a Tracker update at one instant would
+// see it or not as the Go scheduler decides, since Tracker has no
+// scheduling point, and two runs of one schedule would differ.
+func (o Options) together(clk *fakeclock.Clock) (at, alone func(time.Duration, func()), arm func()) {
+	type action struct {
+		f     func()
+		alone bool
+	}
 	var instants []time.Duration
-	byInstant := map[time.Duration][]func(){}
-	at = func(t time.Duration, f func()) {
+	byInstant := map[time.Duration][]action{}
+	add := func(t time.Duration, a action) {
 		t = max(t, 0)
 		if _, ok := byInstant[t]; !ok {
 			instants = append(instants, t)
 		}
-		byInstant[t] = append(byInstant[t], f)
+		byInstant[t] = append(byInstant[t], a)
 	}
+	at = func(t time.Duration, f func()) { add(t, action{f: f}) }
+	alone = func(t time.Duration, f func()) { add(t, action{f: f, alone: true}) }
 	arm = func() {
 		for _, t := range instants {
-			fs := byInstant[t]
+			var group, single []func()
+			for _, a := range byInstant[t] {
+				if a.alone {
+					single = append(single, a.f)
+				} else {
+					group = append(group, a.f)
+				}
+			}
 			all := func() {
-				for _, f := range fs {
+				for _, f := range group {
 					go f()
 				}
 			}
 			if t > 0 {
-				clk.AfterFunc(t, all)
+				if len(group) > 0 {
+					clk.AfterFunc(t, all)
+				}
+				for _, f := range single {
+					clk.AfterFunc(t, f)
+				}
 				continue
 			}
 			all()
-			synctest.Wait()
+			o.settle()
+			for _, f := range single {
+				go f()
+				o.settle()
+			}
 		}
 	}
-	return at, arm
+	return at, alone, arm
+}
+
+// settle lets every goroutine run to a standstill, releasing those parked
+// at scheduling points one at a time as the scheduler decides, as the
+// driver does between two timers.
+func (o Options) settle() {
+	synctest.Wait()
+	for o.Sched != nil && o.Sched.Next(false) {
+		synctest.Wait()
+	}
 }
 
 // checkNoStartAfterCancelLies: no attempt starts, by the Manager's own
@@ -301,12 +362,13 @@ func (o Options) together(clk *fakeclock.Clock) (at func(time.Duration, func()),
 // jump between the Manager's check of ctx and the call (a pause in the
 // events callback), which is the Manager running its own code, not a
 // start after cancellation.
-func checkNoStartAfterCancelLies(_ Schedule, _ *Expectation, got *Trace) error {
+func checkNoStartAfterCancelLies(s Schedule, _ *Expectation, got *Trace) error {
 	var v violations
+	canceled := max(got.Canceled, s.CancelAt)
 	for i, st := range got.Services {
 		for _, e := range st.Events {
-			if e.Kind == "AttemptStarted" && e.At > got.Canceled {
-				v.add("%s attempt #%d started at %v; ctx was cancelled at %v", Name(i), e.Attempt, fmtDur(e.At), fmtDur(got.Canceled))
+			if e.Kind == "AttemptStarted" && e.At > canceled {
+				v.add("%s attempt #%d started at %v; ctx was cancelled at %v", Name(i), e.Attempt, fmtDur(e.At), fmtDur(canceled))
 			}
 		}
 	}

@@ -79,11 +79,11 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 			return
 		}
 		go f()
-		synctest.Wait()
+		o.settle()
 	}
-	arm := func() {}
+	arm, atAlone := func() {}, at
 	if o.Together {
-		at, arm = o.together(clk)
+		at, atAlone, arm = o.together(clk)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -116,7 +116,7 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	rec.health = make([]HealthSample, len(s.HealthAt))
 	for j, t := range s.HealthAt {
 		samplesLeft.Add(1)
-		at(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
+		atAlone(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
 	}
 
 	var runDone atomic.Bool
@@ -157,7 +157,9 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		stuck = more
 	}
 	tr := rec.trace()
-	tr.Canceled = time.Duration(canceledAt.Load())
+	if o.Lies != nil || o.ClockThread {
+		tr.Canceled = time.Duration(canceledAt.Load())
+	}
 	tr.Stuck = strings.TrimPrefix(tr.Stuck+"; "+stuck, "; ")
 	tr.Stuck = strings.TrimSuffix(tr.Stuck, "; ")
 	return tr

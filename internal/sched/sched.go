@@ -18,7 +18,8 @@
 // complete, so the same seed gives the same interleaving.
 //
 // Goroutines are told apart by a key: the key passed to Yield (the
-// service a supervise loop or Stop call works for), or a label the
+// service a supervise loop or Stop call works for) with the point's
+// family (what comes before the first dot: "svc0/supervise"), or a label the
 // goroutine gave itself with [Scheduler.Label] (the driver's goroutines
 // calling Shutdown). Two goroutines parked with the same identity cannot
 // be ordered by the strategy; they are released in arrival order and
@@ -107,6 +108,10 @@ func (s *Scheduler) Yield(point, key string) {
 		if key == "" {
 			key = "?" + point
 		}
+	} else if family, _, _ := strings.Cut(point, "."); family != point {
+		// One service has a supervise goroutine and a Stop goroutine:
+		// "svc0/supervise", "svc0/stop".
+		key += "/" + family
 	}
 	w := &waiter{id: key, point: point, go_: make(chan struct{})}
 	s.mu.Lock()
