@@ -21,6 +21,16 @@ import (
 // services passes a few dozen scheduling points.
 const pctSteps = 64
 
+// drawPCT draws a PCT scheduler: a seed for the priorities, and 0 to 2
+// change points (depth 1 to 3), drawn by rapid, which leans towards the
+// early steps where two Shutdowns or a Stopper and the Manager meet.
+func drawPCT(t *rapid.T) (mk func() *sched.Scheduler, desc string) {
+	seed := rapid.Uint64().Draw(t, "pct_seed")
+	changes := rapid.SliceOfN(rapid.IntRange(0, pctSteps-1), 0, 2).Draw(t, "pct_changes")
+	return func() *sched.Scheduler { return sched.New(sched.NewPCTAt(seed, changes)) },
+		fmt.Sprintf("pct seed=%d changes=%v (depth %d)", seed, changes, len(changes)+1)
+}
+
 // schedRun is one simulation under a fresh scheduler made by mk.
 func schedRun(t *rapid.T, s sim.Schedule, o sim.Options, mk func() *sched.Scheduler) (*sim.Trace, *sched.Scheduler) {
 	sc := mk()
@@ -42,17 +52,15 @@ func schedRun(t *rapid.T, s sim.Schedule, o sim.Options, mk func() *sched.Schedu
 func TestSimSched(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := sim.Schedules().Draw(t, "schedule")
-		seed := rapid.Uint64().Draw(t, "pct_seed")
-		depth := rapid.IntRange(1, 3).Draw(t, "pct_depth")
+		mk, desc := drawPCT(t)
 		o := sim.Options{Together: rapid.Bool().Draw(t, "together")}
-		mk := func() *sched.Scheduler { return sched.New(sched.NewPCT(seed, depth, pctSteps)) }
 		var runs [2]*sim.Trace
 		var sc *sched.Scheduler
 		for k := range runs {
 			runs[k], sc = schedRun(t, s, o, mk)
 		}
 		if err := sim.Verify(s, runs[0], runs[1]); err != nil {
-			t.Fatalf("%v\npct seed=%d depth=%d together=%v; %d choices: %s", err, seed, depth, o.Together, sc.Steps(), strings.Join(sc.Trail(), " "))
+			t.Fatalf("%v\n%s together=%v; %d choices: %s", err, desc, o.Together, sc.Steps(), strings.Join(sc.Trail(), " "))
 		}
 	})
 }
@@ -71,14 +79,9 @@ func TestSimSchedLies(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := sim.Schedules().Draw(t, "schedule")
 		l := drawLies(t)
-		seed := rapid.Uint64().Draw(t, "pct_seed")
-		depth := rapid.IntRange(1, 3).Draw(t, "pct_depth")
-		o := sim.Options{Lies: l}
-		label := fmt.Sprintf("%v; pct seed=%d depth=%d", l, seed, depth)
-		checkWith(t, s, label, func() sim.Options {
-			o := o
-			o.Sched = sched.New(sched.NewPCT(seed, depth, pctSteps))
-			return o
+		mk, desc := drawPCT(t)
+		checkWith(t, s, l.String()+"; "+desc, func() sim.Options {
+			return sim.Options{Lies: l, Sched: mk()}
 		}, sim.CheckLies)
 	})
 }
