@@ -171,7 +171,7 @@ var mutants = []mutant{
 		Test: "TestSimSched", Tags: "lifecyclesched",
 		Edits: []edit{{"lifecycle/stop.go",
 			"\tst := &stopRun{done: make(chan struct{})}\n\tm.stopping = st\n\tm.stopMu.Unlock()",
-			"\tm.stopMu.Unlock()\n\tschedpoint.Yield(\"shutdown.set\", \"\")\n\tst := &stopRun{done: make(chan struct{})}\n" +
+			"\tm.stopMu.Unlock()\n\tschedpoint.Yield(\"shutdown.set\", nil)\n\tst := &stopRun{done: make(chan struct{})}\n" +
 				"\tm.stopMu.Lock()\n\tm.stopping = st\n\tm.stopMu.Unlock()"}},
 	},
 	{
@@ -182,7 +182,7 @@ var mutants = []mutant{
 		Edits: []edit{{"lifecycle/stop.go",
 			"\tm.stopMu.Lock()\n\tif st := m.stopping; st != nil {\n\t\tm.stopMu.Unlock()\n\t\t<-st.done",
 			"\tif st := m.stopping; st != nil {\n\t\t<-st.done\n\t\treturn st.report\n\t}\n" +
-				"\tschedpoint.Yield(\"shutdown.lock\", \"\")\n\tm.stopMu.Lock()\n\tif false {\n\t\tst := m.stopping\n\t\t<-st.done"}},
+				"\tschedpoint.Yield(\"shutdown.lock\", nil)\n\tm.stopMu.Lock()\n\tif false {\n\t\tst := m.stopping\n\t\t<-st.done"}},
 	},
 	{
 		Name: "stop-verdict-ignores-return",

@@ -7,12 +7,18 @@ import "sync/atomic"
 var hook atomic.Pointer[func(point, key string)]
 
 // Yield marks a scheduling point named point, passed by the goroutine
-// known as key (a service name, or "" for a goroutine the scheduler
-// labels). It calls the function installed with Set, if any.
-func Yield(point, key string) {
-	if f := hook.Load(); f != nil {
-		(*f)(point, key)
+// working for key. It calls the function installed with Set, if any, with
+// key's SchedKey() (the service's name), or "" if key has none.
+func Yield(point string, key any) {
+	f := hook.Load()
+	if f == nil {
+		return
 	}
+	name := ""
+	if k, ok := key.(interface{ SchedKey() string }); ok {
+		name = k.SchedKey()
+	}
+	(*f)(point, name)
 }
 
 // Set installs f as the scheduler of every point; nil removes it. It is
