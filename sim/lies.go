@@ -168,7 +168,9 @@ var lyingCheckers = []Checker{
 	{"each Stopper's budget is at most timeout/n, and within Stop's timeout", checkDeadlinesLies},
 	{"the next Stopper is called after the previous returned or was abandoned", checkNextCallLies},
 	{"a second Stop returns the same report as the first", checkStop2Lies},
-	{"the tracker contract", checkTracker},
+	// Not the tracker contract: checkTracker leans on lockstep's tie (a
+	// sample sees no update its own instant's service timers make), and a
+	// jump can land a sample on the instant an attempt ends.
 }
 
 func checkRunReturnLies(s Schedule, _ *Expectation, got *Trace) error {
