@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // StopReport is what a shutdown did: one [StopResult] per Stopper, in the
@@ -80,6 +82,7 @@ func (m *Manager) Stop(timeout time.Duration) {
 // returns the same report, ignoring its own timeout.
 func (m *Manager) Shutdown(timeout time.Duration) StopReport {
 	// The first call does the work; any other waits for it.
+	schedpoint.Yield("shutdown.first", nil)
 	m.stopMu.Lock()
 	if st := m.stopping; st != nil {
 		m.stopMu.Unlock()
@@ -146,6 +149,7 @@ func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
 
 	res := StopResult{Service: s.name, Called: called, Deadline: deadline}
 	var end stopEnd
+	schedpoint.Yield("stop.select", nil)
 	select {
 	case end = <-ended:
 	case <-ctx.Done():
@@ -213,7 +217,9 @@ func (m *Manager) callStop(ctx context.Context, deadline time.Time, s *service, 
 				end = stopEnd{outcome: OutcomeGoexit, err: ErrGoexit}
 			}
 		}
+		schedpoint.Yield("stop.verdict", s)
 		end.late = ctx.Err() != nil || !m.clock.Now().Before(deadline) || !v.CompareAndSwap(undecided, inTime)
+		schedpoint.Yield("stop.verdict.after", s)
 		ended <- end
 		// The Manager has moved on from a late call: log how it ended.
 		if end.late && end.err != nil {

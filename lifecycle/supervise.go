@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // Run runs every registered service until ctx is done, restarting each one
@@ -110,6 +112,7 @@ func (sv *supervisor) first() {
 // carries the loop on in a new goroutine, and runOnce does not return.
 func (sv *supervisor) runOnce() (r result) {
 	m := sv.m
+	schedpoint.Yield("supervise.run", sv)
 	sv.attempt++
 	sv.start = m.clock.Now()
 	if m.events != nil {
@@ -200,6 +203,7 @@ func (sv *supervisor) afterAttempt(r result) bool {
 	}
 
 	// Wait, then double the delay for next time, up to maximum.
+	schedpoint.Yield("supervise.sleep", sv)
 	if !sleep(sv.ctx, m.clock, delay) {
 		return false
 	}
