@@ -10,7 +10,7 @@ BENCHCOUNT  ?= 5
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GREMLINS    ?= github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 
-.PHONY: all ci deps test sim fuzz bench lint cover mutants gremlins
+.PHONY: all ci deps test sim sim-lies sim-sched sim-race explore fuzz bench lint cover mutants gremlins
 
 all: lint test sim
 
@@ -30,6 +30,22 @@ test:
 ## sim: the main job: CHECKS random schedules against the model, then a summary.
 sim:
 	$(GO) test ./sim -run '^TestSim$$' -rapid.checks=$(CHECKS) -count=1 -v
+
+## sim-lies: CHECKS schedules on a clock that lies (late timers, time that jumps).
+sim-lies:
+	$(GO) test ./sim -run '^TestSimLies$$' -rapid.checks=$(CHECKS) -count=1
+
+## sim-sched: CHECKS schedules with the Manager's goroutines ordered by a seeded PCT scheduler.
+sim-sched:
+	$(GO) test -tags lifecyclesched ./sim -run '^TestSimSched' -rapid.checks=$(CHECKS) -count=1
+
+## sim-race: a slice of the scheduled sim under the race detector (for CI).
+sim-race:
+	$(GO) test -race -tags lifecyclesched ./sim -run '^TestSimSched' -rapid.checks=500 -count=1
+
+## explore: every interleaving of the scheduling points, up to 3 preemptions, of small schedules.
+explore:
+	$(GO) test -tags lifecyclesched ./sim -run '^TestExplore$$' -explore.bound=3 -explore.schedules=3000 -count=1 -v
 
 ## fuzz: coverage-guided fuzzing of schedules for FUZZTIME.
 fuzz:

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // ServiceStop is how one service's turn in an ordered shutdown ended (see
@@ -93,6 +95,7 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	}
 
 	// Wait for both, or for the deadline.
+	schedpoint.Yield("stop.select", nil)
 	var end stopEnd
 	for ended != nil || stopped != nil {
 		select {

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // StopReport is what a shutdown did: one [StopResult] per Stopper, in the
@@ -100,6 +102,7 @@ func (m *Manager) Shutdown(timeout time.Duration) StopReport {
 	// a goroutine waiting in Once.Do waits on a mutex, which a
 	// testing/synctest bubble does not count as durably blocked, so a test
 	// of a concurrent Shutdown on virtual time could never move time on.
+	schedpoint.Yield("shutdown.first", nil)
 	m.stopMu.Lock()
 	st, first := m.stopping, m.stopping == nil
 	if first {
@@ -185,6 +188,7 @@ func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
 	ctx, cancel := m.clock.WithTimeout(context.Background(), budget)
 	defer cancel()
 	c := m.startStop(ctx, s, m.clock.Now(), budget)
+	schedpoint.Yield("stop.select", nil)
 	select {
 	case end := <-c.ended:
 		return c.result(end)
@@ -266,10 +270,12 @@ type stopEnd struct {
 // machine the context's timer is delivered late.
 func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, ended chan<- stopEnd, decided *atomic.Bool) {
 	finish := func(e ending) {
+		schedpoint.Yield("stop.verdict", s)
 		late := ctx.Err() != nil || !m.clock.Now().Before(deadline)
 		if !decided.CompareAndSwap(false, true) {
 			late = true // the Manager gave up on it first
 		}
+		schedpoint.Yield("stop.verdict.after", s)
 		ended <- stopEnd{e, late}
 		// The Manager has moved on from a late call: log how it ended.
 		if late && e.err != nil {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // Run runs every registered service until ctx is done, restarting each one
@@ -149,6 +151,7 @@ func (sv *supervisor) finish(at time.Time) {
 // on.
 func (sv *supervisor) runOnce() ending {
 	m := sv.m
+	schedpoint.Yield("supervise.run", sv)
 	sv.attempt++
 	sv.start = m.clock.Now()
 	if m.events != nil {
@@ -229,6 +232,7 @@ func (sv *supervisor) backOff(d time.Duration) bool {
 	if sv.cancel == nil {
 		shut = sv.m.shut
 	}
+	schedpoint.Yield("supervise.sleep", sv)
 	return wait(sv.m.clock, d, sv.ctx.Done(), shut)
 }
 

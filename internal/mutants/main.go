@@ -75,7 +75,11 @@ func main() {
 		case !res.caught:
 			verdict, survived = "SURVIVED", survived+1
 		}
-		fmt.Printf("%-28s %-8s %6s %5.1fs  %s\n%47s%s\n", m.Name, verdict, res.checks, res.elapsed.Seconds(), res.shrunk, "", m.Why)
+		by := ""
+		if m.Test != "" {
+			by = " (by " + m.Test + ")"
+		}
+		fmt.Printf("%-28s %-8s %6s %5.1fs  %s%s\n%47s%s\n", m.Name, verdict, res.checks, res.elapsed.Seconds(), res.shrunk, by, "", m.Why)
 		if res.err != nil {
 			fmt.Printf("    %v\n", res.err)
 		}
@@ -115,6 +119,12 @@ func (h harness) try(m mutant) result {
 	}
 	args := []string{"test", "-count=1", "-run", "^TestSim$", "./sim",
 		fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile"}
+	if m.Test != "" {
+		args[3] = "^" + m.Test + "$"
+	}
+	if m.Tags != "" {
+		args = append([]string{args[0], "-tags", m.Tags}, args[1:]...)
+	}
 	if m.Suite != "" {
 		args = []string{"test", "-count=1", m.Suite}
 	}

@@ -11,6 +11,10 @@ type mutant struct {
 	// of the sim: for a bug that only shows under an interleaving virtual
 	// time cannot force. Its Why says why.
 	Suite string
+	// Test, if set, is the sim test that catches the bug instead of
+	// TestSim (TestSimLies: time that lies; TestSimSched: the seeded
+	// scheduler), and Tags the build tags it needs (lifecyclesched).
+	Test, Tags string
 }
 
 type edit struct {
@@ -144,12 +148,41 @@ var mutants = []mutant{
 	{
 		Name: "deadline-instant-in-time",
 		Why: "a Stopper returning once its deadline passed counts as in time if it beats the Manager " +
-			"to the verdict; on the fake clock the Manager sees the deadline in the same step, so only " +
-			"a unit test with a context that has expired unseen can force the interleaving",
-		Suite: "./lifecycle",
+			"to the verdict (neither ctx nor the clock consulted); caught when the deadline is delivered late",
+		Test: "TestSimLies",
 		Edits: []edit{{"lifecycle/stop.go",
-			"end.late = ctx.Err() != nil",
-			"end.late = false"}},
+			"end.late = ctx.Err() != nil || !m.clock.Now().Before(deadline) || !v.CompareAndSwap(undecided, inTime)",
+			"end.late = !v.CompareAndSwap(undecided, inTime)"}},
+	},
+	{
+		Name: "stop-verdict-no-clock",
+		Why: "the overrun fault of issue 7: lateness judged by ctx.Err() alone, so a Stopper still running " +
+			"at its deadline by the Clock is reported in time when the ctx's timer is delivered late",
+		Test: "TestSimLies",
+		Edits: []edit{{"lifecycle/stop.go",
+			"end.late = ctx.Err() != nil || !m.clock.Now().Before(deadline) || !v.CompareAndSwap(undecided, inTime)",
+			"end.late = ctx.Err() != nil || !v.CompareAndSwap(undecided, inTime)"}},
+	},
+	{
+		Name: "shutdown-check-then-act",
+		Why: "Shutdown's first-call check and the set of m.stopping are not under one lock " +
+			"(the scheduling point stands for the lock acquisition between them): two concurrent " +
+			"Shutdowns both do the work and call every Stopper twice",
+		Test: "TestSimSched", Tags: "lifecyclesched",
+		Edits: []edit{{"lifecycle/stop.go",
+			"\tst := &stopRun{done: make(chan struct{})}\n\tm.stopping = st\n\tm.stopMu.Unlock()",
+			"\tm.stopMu.Unlock()\n\tschedpoint.Yield(\"shutdown.set\", nil)\n\tst := &stopRun{done: make(chan struct{})}\n" +
+				"\tm.stopMu.Lock()\n\tm.stopping = st\n\tm.stopMu.Unlock()"}},
+	},
+	{
+		Name: "shutdown-unlocked-fast-path",
+		Why: "Shutdown checks m.stopping before taking the lock and not again under it " +
+			"(double-checked locking without the second check): two concurrent Shutdowns both do the work",
+		Test: "TestSimSched", Tags: "lifecyclesched",
+		Edits: []edit{{"lifecycle/stop.go",
+			"\tm.stopMu.Lock()\n\tif st := m.stopping; st != nil {\n\t\tm.stopMu.Unlock()\n\t\t<-st.done",
+			"\tif st := m.stopping; st != nil {\n\t\t<-st.done\n\t\treturn st.report\n\t}\n" +
+				"\tschedpoint.Yield(\"shutdown.lock\", nil)\n\tm.stopMu.Lock()\n\tif false {\n\t\tst := m.stopping\n\t\t<-st.done"}},
 	},
 	{
 		Name: "stop-verdict-ignores-return",
