@@ -10,12 +10,13 @@ BENCHCOUNT  ?= 5
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GREMLINS    ?= github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0
 
-.PHONY: all ci deps test sim sim-lies sim-sched sim-race explore fuzz bench lint cover mutants gremlins
+.PHONY: all ci deps test test-prometheus sim sim-lies sim-sched sim-race explore fuzz bench bench-prometheus lint lint-prometheus cover mutants gremlins
 
 all: lint test sim
 
-## ci: what CI runs: lint, the test suite, the simulation, a short fuzz.
-ci: deps lint test sim fuzz
+## ci: what CI runs: lint, the test suites, the simulation (plain, on a
+## lying clock, scheduled, and a slice under the race detector), a short fuzz.
+ci: deps lint lint-prometheus test test-prometheus sim sim-lies sim-sched sim-race fuzz
 
 ## deps: download the modules and check them against go.sum.
 deps:
@@ -26,6 +27,11 @@ deps:
 ## test: every test with the race detector (the README's test command).
 test:
 	$(GO) test -race -count=1 ./...
+
+## test-prometheus: the Prometheus adapter, a nested module of its own.
+test-prometheus:
+	cd prometheus && $(GO) vet ./... && $(GO) test -race -count=1 ./...
+	cd prometheus && $(GO) mod tidy -diff
 
 ## sim: the main job: CHECKS random schedules against the model, then a summary.
 sim:
@@ -60,6 +66,14 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+## lint-prometheus: staticcheck inside the nested module (./... does not enter it).
+lint-prometheus:
+	cd prometheus && $(GO) run $(STATICCHECK) ./...
+
+## bench-prometheus: the events function's cost per event.
+bench-prometheus:
+	cd prometheus && $(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./...
 
 ## cover: test coverage of the library, with a per-function summary.
 cover:
