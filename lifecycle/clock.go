@@ -54,13 +54,13 @@ func sleep(ctx context.Context, c Clock, d time.Duration) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	return d <= 0 || wait(ctx.Done(), c, d)
+	return d <= 0 || wait(c, d, ctx.Done(), nil)
 }
 
-// wait waits d on c and reports true, or reports false as soon as done is
-// closed. On a [TimerClock] a wait cut short stops its timer, so a fake
-// clock is not left holding it.
-func wait(done <-chan struct{}, c Clock, d time.Duration) bool {
+// wait waits d on c and reports true, or reports false as soon as done or
+// also is closed (a nil channel is never ready). On a [TimerClock] a wait
+// cut short stops its timer, so a fake clock is not left holding it.
+func wait(c Clock, d time.Duration, done, also <-chan struct{}) bool {
 	switch c := c.(type) {
 	case realClock:
 		t := time.NewTimer(d)
@@ -69,6 +69,8 @@ func wait(done <-chan struct{}, c Clock, d time.Duration) bool {
 		case <-t.C:
 			return true
 		case <-done:
+			return false
+		case <-also:
 			return false
 		}
 	case TimerClock:
@@ -79,12 +81,17 @@ func wait(done <-chan struct{}, c Clock, d time.Duration) bool {
 		case <-done:
 			stop()
 			return false
+		case <-also:
+			stop()
+			return false
 		}
 	default:
 		select {
 		case <-c.After(d):
 			return true
 		case <-done:
+			return false
+		case <-also:
 			return false
 		}
 	}

@@ -36,13 +36,25 @@ const (
 	// moved on and left it running on its own goroutine. Duration is the
 	// budget it was given.
 	StopAbandoned
+	// GaveUp: the service failed too often (see RestartLimit) and will not
+	// be restarted. Attempt is its last attempt; Err is a *GiveUpError.
+	GaveUp
+	// ServiceStopping: an ordered shutdown reached the service: its
+	// context is cancelled and its Stop, if any, called; Duration is its
+	// share of the budget.
+	ServiceStopping
+	// ServiceStopped: the service's turn in an ordered shutdown ended:
+	// Duration is how long it took; Outcome is OutcomeAbandoned if its Run
+	// or its Stop was still running at the deadline, OutcomeNil otherwise.
+	ServiceStopped
 
 	kindCount // one past the last kind: sizes kindNames
 )
 
 // kindNames is indexed by EventKind; its size follows the constants, and a
 // test fails if a name is missing.
-var kindNames = [kindCount]string{"", "AttemptStarted", "AttemptEnded", "BackingOff", "StopCalled", "StopEnded", "StopAbandoned"}
+var kindNames = [kindCount]string{"", "AttemptStarted", "AttemptEnded", "BackingOff", "StopCalled", "StopEnded", "StopAbandoned",
+	"GaveUp", "ServiceStopping", "ServiceStopped"}
 
 func (k EventKind) String() string {
 	if k > 0 && k < kindCount {
@@ -97,8 +109,9 @@ type Event struct {
 	// long Stop took (StopEnded).
 	Duration time.Duration
 
-	// Canceled is set on AttemptEnded when the Manager's context was done as
-	// the attempt ended: the service is not restarted.
+	// Canceled is set on AttemptEnded when the attempt ended once the
+	// service's context was done or shutdown had begun: it is not a failure,
+	// and the service is not restarted.
 	Canceled bool
 }
 

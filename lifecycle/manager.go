@@ -29,12 +29,15 @@ type Stopper interface {
 // [Manager.Health] and [Tracker].
 type HealthReporter interface{ Health() WorkerHealth }
 
-// service is one registration. It is immutable once registered.
+// service is one registration. Its settings are immutable once
+// registered; sv is set once, under the Manager's mu, when Run starts it.
 type service struct {
 	name     string
 	runner   Runner
 	stopper  Stopper        // nil unless runner implements Stopper
 	reporter HealthReporter // nil unless runner implements HealthReporter
+	cfg      serviceConfig
+	sv       *supervisor // its supervise loop, once Run has started it
 }
 
 // Manager supervises a set of named services: [Manager.Run] runs each in its
@@ -49,13 +52,20 @@ type Manager struct {
 	logger  *slog.Logger
 	events  func(Event)
 	jitter  *jitter
+	drain   time.Duration           // WithDrain
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
-	mu        sync.Mutex // guards services, names, reporters, running
+	mu        sync.Mutex // guards services, names, reporters, running, ordered, sv of each service, gaveUp
 	services  []*service
 	names     map[string]struct{}
 	reporters []*service // the services that implement HealthReporter
 	running   bool       // Run was called: registration is closed
+	ordered   bool       // shutdown is ordered: WithOrderedShutdown, or Serve
+	gaveUp    []error    // a *GiveUpError per service that gave up, in order
+
+	shut      chan struct{} // closed when shutdown begins: nothing starts from then on
+	escalated chan struct{} // closed when an Essential service gives up
+	escalate  sync.Once     // closes escalated
 
 	out outbox // delivers shutdown's log lines and events off its path
 
@@ -75,22 +85,29 @@ func NewManager(opts ...Option) *Manager {
 		opt(&o)
 	}
 	m := &Manager{
-		clock:  o.clock,
-		logger: o.logger,
-		events: o.events,
-		jitter: o.jitter,
-		names:  make(map[string]struct{}),
+		clock:     o.clock,
+		logger:    o.logger,
+		events:    o.events,
+		jitter:    o.jitter,
+		drain:     o.drain,
+		ordered:   o.ordered,
+		names:     make(map[string]struct{}),
+		shut:      make(chan struct{}),
+		escalated: make(chan struct{}),
 	}
 	m.backoff.Store(defaultBackoff)
 	return m
 }
 
-// Register adds the service r under name. If r also implements [Stopper] or
-// [HealthReporter], [Manager.Stop] and [Manager.Health] use it.
+// Register adds the service r under name, with the settings opts give it
+// (see [RestartLimit] and [Essential]; without any, it is restarted for
+// ever). If r also implements [Stopper] or [HealthReporter], [Manager.Stop]
+// and [Manager.Health] use it.
 //
 // Register panics, with a message naming the service, if name is empty, r is
-// nil, name is already registered, or [Manager.Run] has been called.
-func (m *Manager) Register(name string, r Runner) {
+// nil, an option is nil, name is already registered, or [Manager.Run] has
+// been called.
+func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	if name == "" {
 		panic("lifecycle: Register with an empty service name")
 	}
@@ -98,6 +115,12 @@ func (m *Manager) Register(name string, r Runner) {
 		panic(fmt.Sprintf("lifecycle: Register(%q) with a nil Runner", name))
 	}
 	s := &service{name: name, runner: r}
+	for _, opt := range opts {
+		if opt == nil {
+			panic(fmt.Sprintf("lifecycle: Register(%q) given a nil ServiceOption", name))
+		}
+		opt(&s.cfg)
+	}
 	s.stopper, _ = r.(Stopper)
 	s.reporter, _ = r.(HealthReporter)
 
@@ -139,6 +162,25 @@ func (m *Manager) Names() []string {
 // SetBackoff panics unless 0 < initial <= maximum and reset > 0.
 func (m *Manager) SetBackoff(initial, maximum, reset time.Duration) {
 	m.backoff.Store(newBackoff(initial, maximum, reset))
+}
+
+// GaveUp returns a *[GiveUpError] for each service that has given up (see
+// [RestartLimit]), in the order they gave up; nil if none has. It is safe
+// to call at any time.
+func (m *Manager) GaveUp() []error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]error(nil), m.gaveUp...)
+}
+
+// shuttingDown reports whether shutdown has begun.
+func (m *Manager) shuttingDown() bool {
+	select {
+	case <-m.shut:
+		return true
+	default:
+		return false
+	}
 }
 
 // snapshot returns the registered services (and those that report health)

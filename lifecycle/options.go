@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"time"
 )
 
 // An Option configures a [Manager] at construction; see [NewManager].
@@ -14,6 +15,9 @@ type options struct {
 	logger *slog.Logger // nil: slog.Default() at the time of each log call
 	events func(Event)  // nil: no events
 	jitter *jitter      // nil: restarts wait exactly the backoff
+
+	ordered bool          // WithOrderedShutdown
+	drain   time.Duration // WithDrain
 }
 
 // WithClock makes the Manager take every time and every wait from c instead
@@ -69,4 +73,30 @@ func WithJitter(fraction float64, rnd func() float64) Option {
 		rnd = rand.Float64
 	}
 	return func(o *options) { o.jitter = &jitter{fraction: fraction, rnd: rnd} }
+}
+
+// WithOrderedShutdown makes [Manager.Stop] and [Manager.Shutdown] stop
+// services one by one, not only their Stoppers: each service's Run gets a
+// context of its own, and shutdown takes the services in reverse
+// registration order, for each one cancelling its context, calling its Stop
+// if it has one, and waiting for both to return within its share of the
+// budget (see [Manager.Shutdown]). [Manager.Serve] always shuts down this
+// way. Without it, Stop calls only the Stoppers and leaves Run's context to
+// its caller, as the seed did.
+func WithOrderedShutdown() Option {
+	return func(o *options) { o.ordered = true }
+}
+
+// WithDrain makes an ordered shutdown (see [WithOrderedShutdown]) begin
+// with d during which nothing is cancelled or stopped yet but shutdown has
+// begun: no service is started or restarted, and readiness reports not
+// ready, so that a load balancer (a Kubernetes Service's endpoints, say)
+// has time to stop sending work. The drain counts inside the shutdown's
+// budget: a Shutdown(timeout) drains for min(d, timeout) and divides what
+// is left among the services. It panics if d < 0.
+func WithDrain(d time.Duration) Option {
+	if d < 0 {
+		panic(fmt.Sprintf("lifecycle: WithDrain(%v): want d >= 0", d))
+	}
+	return func(o *options) { o.drain = d }
 }

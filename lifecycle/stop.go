@@ -7,16 +7,26 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // StopReport is what a shutdown did: one [StopResult] per Stopper, in the
-// order they were called.
+// order they were called, and in an ordered shutdown (see
+// [WithOrderedShutdown]) one [ServiceStop] per service.
 type StopReport struct {
-	Timeout  time.Duration // the budget given to Stop
-	Budget   time.Duration // each Stopper's share: Timeout divided by the number of Stoppers
-	Start    time.Time     // when Stop began, on the Manager's Clock
-	End      time.Time     // when Stop returned
-	Stoppers []StopResult  // in call order: reverse registration order
+	Timeout time.Duration // the budget given to Stop
+	// Budget is each one's share: Timeout divided by the number of
+	// Stoppers, or in an ordered shutdown Timeout less Drain divided by
+	// the number of services.
+	Budget   time.Duration
+	Start    time.Time    // when Stop began, on the Manager's Clock
+	End      time.Time    // when Stop returned
+	Stoppers []StopResult // in call order: reverse registration order
+
+	// For an ordered shutdown only (zero otherwise):
+	Drain    time.Duration // how long it drained before stopping anything (see WithDrain)
+	Services []ServiceStop // every service, in stop order: reverse registration order
 }
 
 // StopResult is how one Stopper's Stop call ended.
@@ -38,10 +48,19 @@ type StopResult struct {
 	Err error
 }
 
-// Err returns nil if every Stopper returned nil before its deadline, and
-// otherwise an error joining every StopResult's Err.
+// Err returns nil if every Stopper returned nil before its deadline (and,
+// in an ordered shutdown, every Run returned before its deadline), and
+// otherwise an error joining what went wrong, naming each service.
 func (r StopReport) Err() error {
 	var errs []error
+	if r.Services != nil {
+		for _, s := range r.Services {
+			if s.Err != nil {
+				errs = append(errs, s.Err)
+			}
+		}
+		return errors.Join(errs...)
+	}
 	for _, s := range r.Stoppers {
 		if s.Err != nil {
 			errs = append(errs, s.Err)
@@ -83,6 +102,7 @@ func (m *Manager) Shutdown(timeout time.Duration) StopReport {
 	// a goroutine waiting in Once.Do waits on a mutex, which a
 	// testing/synctest bubble does not count as durably blocked, so a test
 	// of a concurrent Shutdown on virtual time could never move time on.
+	schedpoint.Yield("shutdown.first", nil)
 	m.stopMu.Lock()
 	st, first := m.stopping, m.stopping == nil
 	if first {
@@ -107,8 +127,17 @@ type stopRun struct {
 	report StopReport
 }
 
-// shutdown is the one shutdown a Manager does.
+// shutdown is the one shutdown a Manager does. From its first instant
+// nothing starts (C3), and unless it is ordered nothing restarts.
 func (m *Manager) shutdown(timeout time.Duration) StopReport {
+	close(m.shut)
+	m.mu.Lock()
+	ordered := m.ordered
+	m.mu.Unlock()
+	if ordered {
+		return m.shutdownInOrder(timeout)
+	}
+
 	// Divide the budget among the Stoppers and call them, last registered
 	// first.
 	services, _ := m.snapshot()
@@ -148,7 +177,7 @@ func (m *Manager) capped(rep StopReport, budget time.Duration) time.Duration {
 func (m *Manager) flush(rep StopReport) {
 	if idle := m.out.busy(); idle != nil {
 		if left := m.capped(rep, rep.Timeout); left > 0 {
-			wait(idle, m.clock, left)
+			wait(m.clock, left, idle, nil)
 		}
 	}
 }
@@ -156,50 +185,72 @@ func (m *Manager) flush(rep StopReport) {
 // stopOne calls s's Stop with the given budget and waits for it to return or
 // for its deadline, whichever is first.
 func (m *Manager) stopOne(s *service, budget time.Duration) StopResult {
-	called := m.clock.Now()
-	deadline := called.Add(budget)
 	ctx, cancel := m.clock.WithTimeout(context.Background(), budget)
 	defer cancel()
-	m.post(Event{Kind: StopCalled, Service: s.name, Time: called, Duration: budget})
-
-	// One verdict per call, taken by whichever goroutine gets there first,
-	// decides whether it ended in time, so that an error is never both
-	// unreported and unlogged.
-	ended := make(chan stopEnd, 1)
-	decided := new(atomic.Bool)
-	go m.callStop(ctx, s, deadline, ended, decided)
-
-	res := StopResult{Service: s.name, Called: called, Deadline: deadline}
-	var end stopEnd
+	c := m.startStop(ctx, s, m.clock.Now(), budget)
+	schedpoint.Yield("stop.select", nil)
 	select {
-	case end = <-ended:
+	case end := <-c.ended:
+		return c.result(end)
 	case <-ctx.Done():
-		if decided.CompareAndSwap(false, true) {
-			end.late = true
-		} else {
-			end = <-ended // sent right after the call took the verdict
-		}
+		return c.result(c.atDeadline())
 	}
+}
 
+// stopCall is one call of a service's Stop, under way on its own goroutine.
+// One verdict per call, taken by whichever goroutine gets there first,
+// decides whether it ended in time, so that an error is never both
+// unreported and unlogged.
+type stopCall struct {
+	m        *Manager
+	s        *service
+	called   time.Time
+	deadline time.Time
+	budget   time.Duration
+	ended    chan stopEnd // has room for the one value the call sends
+	decided  atomic.Bool
+}
+
+// startStop calls s's Stop with ctx, whose deadline is called + budget.
+func (m *Manager) startStop(ctx context.Context, s *service, called time.Time, budget time.Duration) *stopCall {
+	c := &stopCall{m: m, s: s, called: called, deadline: called.Add(budget), budget: budget, ended: make(chan stopEnd, 1)}
+	m.post(Event{Kind: StopCalled, Service: s.name, Time: called, Duration: budget})
+	go m.callStop(ctx, s, c.deadline, c.ended, &c.decided)
+	return c
+}
+
+// atDeadline is how the call ended, as the Manager sees it when the
+// deadline has passed: abandoned, unless the call took the verdict first.
+func (c *stopCall) atDeadline() stopEnd {
+	if c.decided.CompareAndSwap(false, true) {
+		return stopEnd{late: true}
+	}
+	return <-c.ended // sent right after the call took the verdict
+}
+
+// result reports the call that ended so, and logs and posts what it did.
+func (c *stopCall) result(end stopEnd) StopResult {
+	m, s := c.m, c.s
+	res := StopResult{Service: s.name, Called: c.called, Deadline: c.deadline}
 	if end.late {
 		res.Abandoned = true
 		res.Outcome = OutcomeAbandoned
-		res.Elapsed = max(budget, 0)
+		res.Elapsed = max(c.budget, 0)
 		res.Err = fmt.Errorf("lifecycle: Stop of service %q abandoned at its deadline (budget %v): %w",
-			s.name, budget, context.DeadlineExceeded)
+			s.name, c.budget, context.DeadlineExceeded)
 		m.postLog(slog.LevelError, "lifecycle: Stop abandoned at its deadline",
-			slog.String("service", s.name), slog.Duration("budget", budget))
-		m.post(Event{Kind: StopAbandoned, Service: s.name, Time: m.clock.Now(), Duration: budget})
+			slog.String("service", s.name), slog.Duration("budget", c.budget))
+		m.post(Event{Kind: StopAbandoned, Service: s.name, Time: m.clock.Now(), Duration: c.budget})
 		return res
 	}
-	res.Elapsed = m.clock.Since(called)
+	res.Elapsed = m.clock.Since(c.called)
 	res.Outcome = end.outcome
 	if end.err != nil {
 		res.Err = fmt.Errorf("lifecycle: Stop of service %q: %w", s.name, end.err)
 		e := end.ending
 		m.out.post(func() { m.logStopFailure(s.name, e, "lifecycle: Stop failed") })
 	}
-	m.post(Event{Kind: StopEnded, Service: s.name, Time: called.Add(res.Elapsed),
+	m.post(Event{Kind: StopEnded, Service: s.name, Time: c.called.Add(res.Elapsed),
 		Outcome: end.outcome, Err: end.err, Duration: res.Elapsed})
 	return res
 }
@@ -219,10 +270,12 @@ type stopEnd struct {
 // machine the context's timer is delivered late.
 func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, ended chan<- stopEnd, decided *atomic.Bool) {
 	finish := func(e ending) {
+		schedpoint.Yield("stop.verdict", s)
 		late := ctx.Err() != nil || !m.clock.Now().Before(deadline)
 		if !decided.CompareAndSwap(false, true) {
 			late = true // the Manager gave up on it first
 		}
+		schedpoint.Yield("stop.verdict.after", s)
 		ended <- stopEnd{e, late}
 		// The Manager has moved on from a late call: log how it ended.
 		if late && e.err != nil {

@@ -5,17 +5,26 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // Run runs every registered service until ctx is done, restarting each one
 // that fails, and returns once ctx is done and every Runner has returned.
 //
 // Run starts one goroutine per service, in registration order; which Runner
-// is first called first is up to the scheduler. Every call of a Runner is
-// made after a check that found ctx live, and once a service's goroutine has
-// seen ctx done it starts nothing more: a ctx already done at the call
-// starts nothing, and a call whose check came just before cancel() may
-// begin while cancel() returns, with a ctx that is already done.
+// is called first is up to the scheduler. Every call of a Runner is made
+// after a check that found ctx live, and once a service's goroutine has seen
+// ctx done it starts nothing more: a ctx already done at the call starts
+// nothing, and a call whose check came just before cancel() may begin while
+// cancel() returns, with a ctx that is already done.
+//
+// Once shutdown has begun ([Manager.Stop], [Manager.Shutdown]), a Runner
+// that returns is not a failure and is not restarted: the return is logged
+// at Info, and a service waiting out a restart delay stops waiting. In an
+// ordered shutdown (see [WithOrderedShutdown]) that holds for each service
+// from its turn, when its context is cancelled; until then it is
+// supervised as before.
 //
 // A Runner's failure (an error, a nil return, a panic or runtime.Goexit while
 // ctx is live) is logged with the service name and the service is restarted
@@ -33,18 +42,33 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 	m.running = true
 	services := m.services
-	m.mu.Unlock()
-
-	// Start one supervise loop per service, in registration order.
+	// Every supervisor is made here, under mu, so that a shutdown running
+	// at the same time sees each service either not started or whole.
 	var wg sync.WaitGroup
 	initial := m.backoff.Load().initial
 	for _, s := range services {
-		if isDone(ctx) {
+		sv := &supervisor{m: m, s: s, ctx: ctx, wg: &wg, delay: initial}
+		if m.ordered {
+			sv.ctx, sv.cancel = context.WithCancel(ctx)
+			sv.ended = make(chan struct{})
+		}
+		s.sv = sv
+	}
+	m.mu.Unlock()
+
+	// Start one supervise loop per service, in registration order; none
+	// once ctx is done, nor in an ordered shutdown once it has begun. (The
+	// seed's unordered Stop does not keep Run from starting services; it
+	// keeps them from being restarted.)
+	for i, s := range services {
+		if isDone(ctx) || (m.ordered && m.shuttingDown()) {
+			for _, s := range services[i:] {
+				s.sv.finish(time.Time{}) // never started
+			}
 			break
 		}
 		wg.Add(1)
-		sv := &supervisor{m: m, s: s, ctx: ctx, wg: &wg, delay: initial}
-		go sv.loop(nil)
+		go s.sv.loop(nil)
 	}
 
 	// Wait for every Runner to return, and for ctx: services that finished
@@ -55,22 +79,31 @@ func (m *Manager) Run(ctx context.Context) {
 
 // supervisor is the state of one service's supervise loop. Only the loop's
 // goroutine touches it (after a Goexit, the goroutine that carries the
-// loop on).
+// loop on), except ended and endedAt, which an ordered shutdown reads once
+// ended is closed.
 type supervisor struct {
 	m       *Manager
 	s       *service
-	ctx     context.Context
-	wg      *sync.WaitGroup // Done once, when the loop ends
-	attempt int             // attempts started so far
-	delay   time.Duration   // the next restart delay, before jitter
-	start   time.Time       // when the current attempt started
+	ctx     context.Context    // Run's, or in an ordered shutdown the service's own
+	cancel  context.CancelFunc // cancels ctx: nil unless shutdown is ordered
+	wg      *sync.WaitGroup    // Done once, when the loop ends
+	attempt int                // attempts started so far
+	delay   time.Duration      // the next restart delay, before jitter
+	start   time.Time          // when the current attempt started
+	fails   failures           // recent failures, for RestartLimit
+
+	// For an ordered shutdown (nil and unused otherwise): ended is closed
+	// as soon as the loop is over, before its last log line, and endedAt
+	// says when (zero: the loop never started).
+	ended   chan struct{}
+	endedAt time.Time
 }
 
 // loop is the recipe of supervision (docs/contract.md, C2): run, and after
-// each failure wait and run again, until ctx is done. If a Runner calls
-// runtime.Goexit, its goroutine cannot be saved: the loop goes on in a new
-// goroutine, given the attempt's ending as after. Either way, the loop ends
-// here, once.
+// each failure wait and run again, until the service stops. If a Runner
+// calls runtime.Goexit, its goroutine cannot be saved: the loop goes on in
+// a new goroutine, given the attempt's ending as after. Either way, the
+// loop ends here, once.
 func (sv *supervisor) loop(after *ending) {
 	for {
 		var e ending
@@ -86,7 +119,31 @@ func (sv *supervisor) loop(after *ending) {
 			break
 		}
 	}
+	if sv.ended != nil {
+		sv.finish(sv.m.clock.Now())
+	}
 	sv.wg.Done()
+}
+
+// stopping reports whether the service is to stop: its context is done,
+// or (unless shutdown is ordered, when each service's turn cancels its
+// context) shutdown has begun.
+func (sv *supervisor) stopping() bool {
+	return isDone(sv.ctx) || (sv.cancel == nil && sv.m.shuttingDown())
+}
+
+// finish tells an ordered shutdown that the loop is over, at the instant
+// at; later calls do nothing.
+func (sv *supervisor) finish(at time.Time) {
+	if sv.ended == nil {
+		return
+	}
+	select {
+	case <-sv.ended:
+	default:
+		sv.endedAt = at
+		close(sv.ended)
+	}
 }
 
 // runOnce calls Run once and returns how it ended. If Run calls
@@ -94,6 +151,7 @@ func (sv *supervisor) loop(after *ending) {
 // on.
 func (sv *supervisor) runOnce() ending {
 	m := sv.m
+	schedpoint.Yield("supervise.run", sv)
 	sv.attempt++
 	sv.start = m.clock.Now()
 	if m.events != nil {
@@ -111,24 +169,38 @@ func (sv *supervisor) goexited(e ending) { go sv.loop(&e) }
 func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
 	ran := m.clock.Since(sv.start)
-	canceled := isDone(sv.ctx)
+	end := sv.start.Add(ran)
+	stopping := sv.stopping()
 	if m.events != nil {
-		m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: sv.start.Add(ran), Attempt: sv.attempt,
-			Outcome: e.outcome, Err: e.err, Duration: ran, Canceled: canceled})
+		m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: end, Attempt: sv.attempt,
+			Outcome: e.outcome, Err: e.err, Duration: ran, Canceled: stopping})
 	}
 
-	// A Runner that ends once ctx is done has done its job, whatever it
+	// A Runner that ends once it is to stop has done its job, whatever it
 	// returned; but a panic or Goexit is a bug worth a log line.
-	if canceled {
-		if e.outcome == OutcomePanic || e.outcome == OutcomeGoexit {
+	if stopping {
+		sv.finish(end)
+		switch {
+		case e.outcome == OutcomePanic || e.outcome == OutcomeGoexit:
 			sv.logFailure(e, ran, "lifecycle: service failed during shutdown", 0)
+		case !isDone(sv.ctx):
+			m.logAttrs(slog.LevelInfo, "lifecycle: service returned after shutdown began; not restarted", func() []slog.Attr {
+				return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt),
+					slog.String("outcome", e.outcome.String())}
+			})
 		}
 		return false
 	}
 	if e.outcome == OutcomeFinished {
+		sv.finish(end)
 		m.logAttrs(slog.LevelInfo, "lifecycle: service finished", func() []slog.Attr {
 			return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt), slog.Duration("ran", ran)}
 		})
+		return false
+	}
+	if c := sv.s.cfg; c.limit > 0 && sv.fails.add(end, c.limit, c.window) {
+		sv.finish(end)
+		sv.giveUp(e, end)
 		return false
 	}
 
@@ -140,11 +212,45 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	if m.events != nil {
 		m.emit(Event{Kind: BackingOff, Service: sv.s.name, Time: m.clock.Now(), Attempt: sv.attempt, Duration: wait})
 	}
-	if !sleep(sv.ctx, m.clock, wait) {
+	if !sv.backOff(wait) || sv.stopping() {
 		return false
 	}
 	sv.delay = kept
 	return true
+}
+
+// backOff waits d before a restart and reports true, or reports false as
+// soon as the service is to stop.
+func (sv *supervisor) backOff(d time.Duration) bool {
+	if sv.stopping() {
+		return false
+	}
+	if d <= 0 {
+		return true
+	}
+	var shut <-chan struct{} // nil, never ready, when each turn cancels ctx
+	if sv.cancel == nil {
+		shut = sv.m.shut
+	}
+	schedpoint.Yield("supervise.sleep", sv)
+	return wait(sv.m.clock, d, sv.ctx.Done(), shut)
+}
+
+// giveUp records that the service gave up after the failure e, which ended
+// at end, and escalates if the service is essential.
+func (sv *supervisor) giveUp(e ending, end time.Time) {
+	m, c := sv.m, sv.s.cfg
+	err := &GiveUpError{Service: sv.s.name, Failures: c.limit, Window: c.window, At: end, Last: e.err}
+	m.mu.Lock()
+	m.gaveUp = append(m.gaveUp, err)
+	m.mu.Unlock()
+	sv.logFailure(e, end.Sub(sv.start), "lifecycle: service gave up: too many failures; not restarted", 0)
+	if m.events != nil {
+		m.emit(Event{Kind: GaveUp, Service: sv.s.name, Time: end, Attempt: sv.attempt, Outcome: e.outcome, Err: err})
+	}
+	if c.essential {
+		m.escalate.Do(func() { close(m.escalated) })
+	}
 }
 
 func (sv *supervisor) logFailure(r ending, ran time.Duration, msg string, delay time.Duration) {

@@ -36,10 +36,16 @@ const StepLimit = 100_000
 // Stopper has returned except those that block; then release those and
 // fire any timer left.
 func Simulate(tb fakeclock.TB, s Schedule) *Trace {
+	return SimulateWith(tb, s, Options{})
+}
+
+// SimulateWith is [Simulate] with the driver's timing set by o.
+func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	clk := fakeclock.New(tb, Epoch)
 	rec := newRecorder(clk, len(s.Services))
+	defer o.start(clk)()
 
-	opts := []lifecycle.Option{lifecycle.WithClock(clk), lifecycle.WithEvents(rec.event)}
+	opts := []lifecycle.Option{lifecycle.WithClock(clk), lifecycle.WithEvents(o.events(clk, rec.event))}
 	switch s.Logger {
 	case LoggerWith:
 		opts = append(opts, lifecycle.WithLogger(slog.New(&logHandler{rec: rec})))
@@ -101,24 +107,35 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 			return
 		}
 		go f()
-		synctest.Wait()
+		o.settle()
+	}
+	arm, atAlone := func() {}, at
+	if o.Together {
+		at, atAlone, arm = o.together(clk)
 	}
 	if s.Logger != LoggerWith && s.LoggerSwitchAt > 0 {
 		// The oldest timer: at its instant, every log call comes after it.
 		clk.AfterFunc(s.LoggerSwitchAt, func() { slog.SetDefault(slog.New(&logHandler{rec: rec, logger: 2})) })
 	}
-	at(s.CancelAt, cancel)
+	canceledAt := atomic.Int64{}
+	at(s.CancelAt, func() { canceledAt.Store(int64(clk.Since(Epoch))); cancel() })
 	var stopsLeft, samplesLeft atomic.Int32
 	stopsLeft.Add(1)
 	at(s.StopAt, func() {
+		o.label("driver.stop1")
 		rep := m.Shutdown(s.StopTimeout)
 		rec.shutdown(rep)
 		stopsLeft.Add(-1)
 	})
 	if s.Stop2 {
 		stopsLeft.Add(1)
+		timeout2 := s.StopTimeout*2 + 1
+		if o.Together && s.Stop2At == s.StopAt {
+			timeout2 = s.StopTimeout // either may win: the same report
+		}
 		at(s.Stop2At, func() {
-			rep := m.Shutdown(s.StopTimeout*2 + 1)
+			o.label("driver.stop2")
+			rep := m.Shutdown(timeout2)
 			rec.shutdown2(rep)
 			stopsLeft.Add(-1)
 		})
@@ -130,10 +147,10 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	for j, t := range s.HealthAt {
 		samplesLeft.Add(1)
 		if via := s.via(j); via != ViaCall {
-			at(t, func() { rec.sampleHTTP(j, serveHealth(handler, via)); samplesLeft.Add(-1) })
+			atAlone(t, func() { rec.sampleHTTP(j, serveHealth(handler, via)); samplesLeft.Add(-1) })
 			continue
 		}
-		at(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
+		atAlone(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
 	}
 	for j, mu := range s.Misuse {
 		if mu.At > 0 {
@@ -149,6 +166,7 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	}
 
 	var runDone atomic.Bool
+	arm()
 	go func() {
 		m.Run(ctx)
 		rec.runEnded()
@@ -157,7 +175,7 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 
 	// Drive until Run, Stop and the samples are done, then until every
 	// Stopper that does not block has returned; then release the others.
-	stuck := drive(clk, func() bool {
+	stuck := drive(clk, o, func() bool {
 		return runDone.Load() && stopsLeft.Load() == 0 && samplesLeft.Load() == 0
 	}, func() string {
 		var missing []string
@@ -173,7 +191,7 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 		return strings.Join(missing, ", ")
 	})
 	if stuck == "" {
-		stuck = drive(clk, func() bool { return rec.stopBodies.Load() == 0 }, func() string {
+		stuck = drive(clk, o, func() bool { return rec.stopBodies.Load() == 0 }, func() string {
 			return fmt.Sprintf("%d Stop calls have not returned", rec.stopBodies.Load())
 		})
 	}
@@ -181,10 +199,13 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 	// a correct run), so that every goroutine can end with the bubble and
 	// whatever a faulty Manager still does gets into the trace.
 	close(release)
-	if more := drive(clk, func() bool { return clk.Pending() == 0 }, func() string { return "timers still pending" }); stuck == "" {
+	if more := drive(clk, o, func() bool { return clk.Pending() == 0 }, func() string { return "timers still pending" }); stuck == "" {
 		stuck = more
 	}
 	tr := rec.trace()
+	if o.Lies != nil || o.ClockThread {
+		tr.Canceled = time.Duration(canceledAt.Load())
+	}
 	tr.Stuck = strings.TrimPrefix(tr.Stuck+"; "+stuck, "; ")
 	tr.Stuck = strings.TrimSuffix(tr.Stuck, "; ")
 	return tr
@@ -194,10 +215,17 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 // of the bubble is parked, until done reports true. It returns why it
 // could not get there (nothing left to fire, or StepLimit timers fired),
 // or "".
-func drive(clk *fakeclock.Clock, done func() bool, missing func() string) string {
+//
+// With a scheduler (o.Sched), each quiescence first releases one goroutine
+// parked at a scheduling point, if any is, and time moves only when none
+// is (or when the scheduler picks the clock, with o.ClockThread).
+func drive(clk *fakeclock.Clock, o Options, done func() bool, missing func() string) string {
 	for steps := 0; ; steps++ {
 		synctest.Wait()
-		if done() {
+		if o.Sched != nil && o.Sched.Next(o.ClockThread && clk.Pending() > 0) {
+			continue
+		}
+		if done() && (o.Sched == nil || o.Sched.Parked() == 0) {
 			return ""
 		}
 		if steps >= StepLimit {

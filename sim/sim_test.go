@@ -56,7 +56,12 @@ func checkSchedule(t *rapid.T, s sim.Schedule) {
 // the trace. If the bubble fails as it ends, with goroutines of a faulty
 // Manager still blocked, after the trace was made, the failure goes into
 // the trace, so that it is reported with the diff and the timeline.
-func bubble(run func(func(tb fakeclock.TB)), s sim.Schedule) (tr *sim.Trace) {
+func bubble(run func(func(tb fakeclock.TB)), s sim.Schedule) *sim.Trace {
+	return bubbleWith(run, s, sim.Options{})
+}
+
+// bubbleWith is bubble with the driver's timing set by o.
+func bubbleWith(run func(func(tb fakeclock.TB)), s sim.Schedule, o sim.Options) (tr *sim.Trace) {
 	defer func() {
 		if r := recover(); r != nil {
 			if tr == nil {
@@ -65,7 +70,7 @@ func bubble(run func(func(tb fakeclock.TB)), s sim.Schedule) (tr *sim.Trace) {
 			tr.Stuck = strings.TrimPrefix(tr.Stuck+"; goroutines left blocked: "+fmt.Sprint(r), "; ")
 		}
 	}()
-	run(func(tb fakeclock.TB) { tr = sim.Simulate(tb, s) })
+	run(func(tb fakeclock.TB) { tr = sim.SimulateWith(tb, s, o) })
 	return tr
 }
 

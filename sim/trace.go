@@ -29,6 +29,11 @@ type Trace struct {
 	// Stuck says why the simulation could not run to its end (virtual
 	// deadlock, runaway); empty when it could.
 	Stuck string
+
+	// Canceled is when the driver cancelled Run's ctx, by the clock:
+	// CancelAt, or later when time lies (Options.Lies). Not in String:
+	// the schedule says it in lockstep.
+	Canceled time.Duration
 }
 
 // ServiceTrace is one service's life: its Run and Stop calls as it saw them,

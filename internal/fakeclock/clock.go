@@ -29,11 +29,18 @@ const DefaultStepLimit = 1_000_000
 type Clock struct {
 	tb TB // nil: misuse panics
 
-	mu        sync.Mutex // guards now, seq, timers, stepLimit
+	mu        sync.Mutex // guards now, seq, timers, stepLimit and the faults below
 	now       time.Time
 	seq       uint64
 	timers    timerHeap
 	stepLimit int
+
+	// Faults (faults.go); all zero by default, and then Step is exactly
+	// "fire the earliest timer".
+	late     func(Kind, time.Time) int // nil: every timer is delivered as it fires
+	instants uint64                    // times Now moved under faults: the unit of lateness
+	held     []heldTimer               // taken from the heap, not yet delivered
+	pauses   []*pause                  // Pause calls waiting to be served
 }
 
 // New returns a Clock whose time is start (with any monotonic clock
@@ -123,6 +130,9 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
 func (c *Clock) Next() (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.held) > 0 {
+		return c.held[0].t.when, true // already passed: see SetLate
+	}
 	if len(c.timers) == 0 {
 		return time.Time{}, false
 	}
@@ -131,11 +141,14 @@ func (c *Clock) Next() (time.Time, bool) {
 
 // Pending returns the number of pending timers: those of After, NewTimer,
 // Sleep and AfterFunc that are neither fired nor stopped, and one for each
-// context from WithDeadline or WithTimeout that is not yet done.
+// context from WithDeadline or WithTimeout that is not yet done. Under the
+// faults of [Clock.SetLate] and [Clock.Pause] it also counts the
+// deliveries held back and the Pause calls waiting: Step has work to do
+// for each.
 func (c *Clock) Pending() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.timers)
+	return len(c.timers) + len(c.held) + len(c.pauses)
 }
 
 // Step fires exactly one timer, the earliest by (deadline, creation
@@ -143,8 +156,17 @@ func (c *Clock) Pending() int {
 // there was one. A context whose deadline timer fires is cancelled before
 // Step returns; an AfterFunc callback has been started with go but may not
 // have run yet.
+//
+// Under the faults of [Clock.SetLate] and [Clock.Pause] a Step does one
+// thing of these, the first that applies: deliver one held-back timer
+// whose turn has come; take a timer due at the current instant (and maybe
+// hold its delivery back); serve one waiting Pause; move Now() to the next
+// deadline without delivering anything.
 func (c *Clock) Step() bool {
 	c.mu.Lock()
+	if c.late != nil || len(c.held) > 0 || len(c.pauses) > 0 {
+		return c.faultyStepLocked()
+	}
 	if len(c.timers) == 0 {
 		c.mu.Unlock()
 		return false

@@ -85,6 +85,22 @@
 // context.Cause(ctx) is the parent's cause if ctx was cancelled through the
 // parent, and ctx.Err() otherwise.
 //
+// # Time that lies
+//
+// By default a timer is delivered in the very Step that moves Now() to its
+// deadline. Two opt-in faults model a loaded machine, where that is not
+// so, and keep the clock deterministic because they act only inside Step:
+//
+//   - [Clock.SetLate]: a timer's instant passes on Now() while its
+//     delivery (channel send, AfterFunc, a context's Done and Err) waits
+//     for a number of later Steps, with every goroutine running to a
+//     standstill in between when the driver waits between Steps.
+//   - [Clock.Pause]: a goroutine asks for time to pass while it runs its
+//     own code; the next Step moves Now() forward without delivering
+//     anything, so deadlines the jump passes are delivered late.
+//
+// With neither in use Step is exactly "fire the earliest timer".
+//
 // # Misuse
 //
 // These are programmer errors: AdvanceTo a time before Now(), Advance by

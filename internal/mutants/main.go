@@ -21,10 +21,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,27 +52,36 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 
-	lib, err := loadPackage("lifecycle")
-	if err != nil {
-		fatal(err)
-	}
-	h := harness{lib: lib, checks: *checks, seed: *seed, timeout: *timeout, tmp: tmp}
-
-	// The unmutated code must pass, or a "caught" mutant proves nothing.
-	fmt.Printf("baseline: %d checks, seed %d ... ", *checks, *seed)
-	if res := h.try(mutant{Name: "baseline"}); res.err != nil || res.caught {
-		fmt.Println("FAILED")
-		fmt.Println(res.output)
-		fatal(fmt.Errorf("the unmutated code does not pass the sim (%v)", res.err))
-	}
-	fmt.Println("ok")
-
-	fmt.Printf("\n%-28s %-8s %6s %6s  %s\n", "mutant", "result", "checks", "time", "shrunk schedule / the bug")
-	survived, broken := 0, 0
+	h := harness{libs: map[string]*pkgSource{}, checks: *checks, seed: *seed, timeout: *timeout, tmp: tmp}
+	var todo []mutant
 	for _, m := range mutants {
-		if !filter.MatchString(m.Name) {
-			continue
+		if filter.MatchString(m.Name) {
+			todo = append(todo, m)
 		}
+	}
+
+	// The unmutated code must pass each sim test that is to judge, or a
+	// "caught" mutant proves nothing.
+	type judge struct{ test, tags string }
+	judges := map[judge]bool{}
+	for _, m := range todo {
+		if m.Suite == "" {
+			judges[judge{m.judge(), m.Tags}] = true
+		}
+	}
+	for _, j := range slices.SortedFunc(maps.Keys(judges), func(a, b judge) int { return strings.Compare(a.test, b.test) }) {
+		fmt.Printf("baseline %s: %d checks, seed %d ... ", j.test, *checks, *seed)
+		if res := h.try(mutant{Name: "baseline", Test: j.test, Tags: j.tags}); res.err != nil || res.caught {
+			fmt.Println("FAILED")
+			fmt.Println(res.output)
+			fatal(fmt.Errorf("the unmutated code does not pass %s (%v)", j.test, res.err))
+		}
+		fmt.Println("ok")
+	}
+
+	fmt.Printf("\n%-28s %-8s %-13s %6s %6s  %s\n", "mutant", "result", "caught by", "checks", "time", "shrunk schedule / the bug")
+	survived, broken := 0, 0
+	for _, m := range todo {
 		res := h.try(m)
 		verdict := "caught"
 		switch {
@@ -79,7 +90,7 @@ func main() {
 		case !res.caught:
 			verdict, survived = "SURVIVED", survived+1
 		}
-		fmt.Printf("%-28s %-8s %6s %5.1fs  %s\n%47s%s\n", m.Name, verdict, res.checks, res.elapsed.Seconds(), res.shrunk, "", m.Why)
+		fmt.Printf("%-28s %-8s %-13s %6s %5.1fs  %s\n%62s%s\n", m.Name, verdict, m.judge(), res.checks, res.elapsed.Seconds(), res.shrunk, "", m.Why)
 		if res.err != nil {
 			fmt.Printf("    %v\n", res.err)
 		}
@@ -90,8 +101,20 @@ func main() {
 	fmt.Println("\nevery planted bug was caught")
 }
 
+// judge names what must catch m: a sim test, or a package's unit tests.
+func (m mutant) judge() string {
+	switch {
+	case m.Suite != "":
+		return m.Suite
+	case m.Test != "":
+		return m.Test
+	default:
+		return "TestSim"
+	}
+}
+
 type harness struct {
-	lib     *pkgSource // the library's source, unmutated
+	libs    map[string]*pkgSource // the library's source, unmutated, by build tags
 	checks  int
 	seed    uint64
 	timeout time.Duration
@@ -119,13 +142,18 @@ func (h harness) try(m mutant) result {
 		return result{err: err}
 	}
 	// -vet=off: vet is not the judge, and a mutant may trip it.
-	args := []string{"test", "-count=1", "-vet=off", "-run", "^TestSim$", "./sim",
-		fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile"}
-	if m.Suite != "" {
-		args = []string{"test", "-count=1", "-vet=off", m.Suite}
+	args := []string{"test", "-count=1", "-vet=off"}
+	if m.Tags != "" {
+		args = append(args, "-tags", m.Tags)
 	}
 	if overlay != "" {
-		args = append([]string{args[0], "-overlay", overlay}, args[1:]...)
+		args = append(args, "-overlay", overlay)
+	}
+	if m.Suite != "" {
+		args = append(args, m.Suite)
+	} else {
+		args = append(args, "-run", "^"+m.judge()+"$", "./sim",
+			fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	defer cancel()
@@ -176,7 +204,11 @@ func (h harness) plant(m mutant) (string, error) {
 	if len(m.Edits) == 0 {
 		return "", nil
 	}
-	files, err := h.lib.rewrite(m.Edits)
+	lib, err := h.lib(m.Tags)
+	if err != nil {
+		return "", err
+	}
+	files, err := lib.rewrite(m.Edits)
 	if err != nil {
 		return "", fmt.Errorf("mutant %s is stale: %v", m.Name, err)
 	}
@@ -198,6 +230,19 @@ func (h harness) plant(m mutant) (string, error) {
 	}
 	path := filepath.Join(h.tmp, m.Name+".json")
 	return path, os.WriteFile(path, b, 0o644)
+}
+
+// lib returns the library's source as a build with tags sees it.
+func (h harness) lib(tags string) (*pkgSource, error) {
+	if p := h.libs[tags]; p != nil {
+		return p, nil
+	}
+	p, err := loadPackage("lifecycle", tags)
+	if err != nil {
+		return nil, err
+	}
+	h.libs[tags] = p
+	return p, nil
 }
 
 func indent(s string) string {

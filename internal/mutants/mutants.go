@@ -12,6 +12,10 @@ type mutant struct {
 	// of the sim: for a bug that only shows under an interleaving virtual
 	// time cannot force. Its Why says why.
 	Suite string
+	// Test, if set, is the sim test that catches the bug instead of
+	// TestSim (TestSimLies: time that lies; TestSimSched: the seeded
+	// scheduler), and Tags the build tags it needs (lifecyclesched).
+	Test, Tags string
 }
 
 // mutants is the catalogue. Each is a bug a plausible change could make.
@@ -76,8 +80,8 @@ var mutants = []mutant{
 		Edits: []edit{
 			{"(*supervisor).loop", "isDone(sv.ctx)", "false"},
 			{"(*supervisor).afterAttempt",
-				"if !sleep(sv.ctx, m.clock, wait) { return false }",
-				"sleep(sv.ctx, m.clock, wait)"},
+				"if !sv.backOff(wait) || sv.stopping() { return false }",
+				"sv.backOff(wait)"},
 		},
 	},
 	{
@@ -119,9 +123,9 @@ var mutants = []mutant{
 	{
 		Name: "stop-waits-for-ignorer",
 		Why:  "a Stopper that ignores its context is waited for past its deadline",
-		Edits: []edit{{"(*Manager).stopOne",
-			"decided.CompareAndSwap(false, true)",
-			"false && decided.CompareAndSwap(false, true)"}},
+		Edits: []edit{{"(*stopCall).atDeadline",
+			"c.decided.CompareAndSwap(false, true)",
+			"false && c.decided.CompareAndSwap(false, true)"}},
 	},
 	{
 		// guard carries a panic on (carry) for ticks; for Stop it must not.
@@ -134,21 +138,51 @@ var mutants = []mutant{
 	{
 		Name: "deadline-instant-in-time",
 		Why: "a Stopper returning once its deadline passed counts as in time if it beats the Manager " +
-			"to the verdict; on the fake clock both reach the deadline in the same step and the scheduler " +
-			"picks the winner, so the sim sees it only now and then, as a schedule that does not replay; " +
-			"a unit test with a context that has expired unseen forces it",
-		Suite: "./lifecycle",
+			"to the verdict (neither ctx nor the clock consulted); caught when the deadline is delivered late",
+		Test: "TestSimLies",
 		Edits: []edit{{"(*Manager).callStop",
 			"late := ctx.Err() != nil || !m.clock.Now().Before(deadline)",
 			"late := false"}},
 	},
 	{
+		Name: "stop-verdict-no-clock",
+		Why: "the overrun fault of issue 7: lateness judged by ctx.Err() alone, so a Stopper still running " +
+			"at its deadline by the Clock is reported in time when the ctx's timer is delivered late",
+		Test: "TestSimLies",
+		Edits: []edit{{"(*Manager).callStop",
+			"late := ctx.Err() != nil || !m.clock.Now().Before(deadline)",
+			"late := ctx.Err() != nil"}},
+	},
+	{
+		Name: "shutdown-check-then-act",
+		Why: "Shutdown's first-call check and the set of m.stopping are not under one lock " +
+			"(the scheduling point stands for the lock acquisition between them): two concurrent " +
+			"Shutdowns both do the work and call every Stopper twice",
+		Test: "TestSimSched", Tags: "lifecyclesched",
+		Edits: []edit{{"(*Manager).Shutdown",
+			"m.stopping = st",
+			"m.stopMu.Unlock()\n\tschedpoint.Yield(\"shutdown.set\", nil)\n\tm.stopMu.Lock()\n\tm.stopping = st"}},
+	},
+	{
+		Name: "shutdown-unlocked-fast-path",
+		Why: "Shutdown checks m.stopping before taking the lock and not again under it " +
+			"(double-checked locking without the second check): two concurrent Shutdowns both do the work",
+		Test: "TestSimSched", Tags: "lifecyclesched",
+		Edits: []edit{
+			{"(*Manager).Shutdown",
+				"m.stopMu.Lock()",
+				"if st := m.stopping; st != nil { <-st.done; return st.report }\n" +
+					"\tschedpoint.Yield(\"shutdown.lock\", nil)\n\tm.stopMu.Lock()"},
+			{"(*Manager).Shutdown", "m.stopping == nil", "true"},
+		},
+	},
+	{
 		Name: "stop-verdict-ignores-return",
 		Why: "at the deadline the Manager reports abandoned even when the call already ended in time, " +
 			"so its error is neither reported nor logged; needs the real-clock race, forced by a unit test",
-		Edits: []edit{{"(*Manager).stopOne",
-			"decided.CompareAndSwap(false, true)",
-			"decided.CompareAndSwap(false, true) || true"}},
+		Edits: []edit{{"(*stopCall).atDeadline",
+			"c.decided.CompareAndSwap(false, true)",
+			"c.decided.CompareAndSwap(false, true) || true"}},
 		Suite: "./lifecycle",
 	},
 	{

@@ -20,11 +20,7 @@ func TestMutantsApplyAndCompile(t *testing.T) {
 		t.Skip("builds the library once per mutant")
 	}
 	t.Chdir("../..")
-	lib, err := loadPackage("lifecycle")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := harness{lib: lib, tmp: t.TempDir()}
+	h := harness{libs: map[string]*pkgSource{}, tmp: t.TempDir()}
 	names := map[string]bool{}
 	for _, m := range mutants {
 		if names[m.Name] {
@@ -40,7 +36,7 @@ func TestMutantsApplyAndCompile(t *testing.T) {
 			t.Errorf("%v", err)
 			continue
 		}
-		out, err := exec.Command("go", "build", "-overlay", overlay, "./lifecycle").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", m.Tags, "-overlay", overlay, "./lifecycle").CombinedOutput()
 		if err != nil {
 			t.Errorf("mutant %s does not compile: %v\n%s", m.Name, err, out)
 		}
@@ -61,7 +57,7 @@ func TestPlantRejectsStaleMutant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := harness{lib: lib, tmp: t.TempDir()}
+	h := harness{libs: map[string]*pkgSource{"": lib}, tmp: t.TempDir()}
 	for _, tc := range []struct {
 		e    edit
 		want string // in the error

@@ -63,9 +63,12 @@ type funcDecl struct {
 }
 
 // loadPackage parses the Go files of the package in dir (relative to the
-// module root) that the default build compiles, test files excepted.
-func loadPackage(dir string) (*pkgSource, error) {
-	bp, err := build.ImportDir(dir, 0)
+// module root) that a build with tags (as for go build -tags) compiles,
+// test files excepted.
+func loadPackage(dir, tags string) (*pkgSource, error) {
+	ctxt := build.Default
+	ctxt.BuildTags = strings.FieldsFunc(tags, func(r rune) bool { return r == ',' || r == ' ' })
+	bp, err := ctxt.ImportDir(dir, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reading package %s: %v (run from the module root)", dir, err)
 	}

@@ -38,7 +38,7 @@ type corpus struct {
 
 func loadCorpus(t *testing.T) *corpus {
 	t.Helper()
-	lib, err := loadPackage("../../lifecycle")
+	lib, err := loadPackage("../../lifecycle", "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,219 @@
+// Package sched decides, from a seed, the order in which goroutines pass
+// their scheduling points (lifecycle/internal/schedpoint), so that a
+// simulation explores interleavings of the Manager's goroutines that the
+// lockstep driver never produces, and replays each one exactly.
+//
+// # How it works
+//
+// A goroutine that reaches a point calls [Scheduler.Yield], which parks it
+// on a channel. Inside a testing/synctest bubble a parked goroutine is
+// durably blocked, so the driver's synctest.Wait returns once every
+// goroutine is either parked at a point or blocked on something else (a
+// timer, a channel, ctx.Done). The driver then calls [Scheduler.Next],
+// which asks a [Strategy] to pick one of the parked goroutines and
+// releases only that one; the driver waits again, and so on. Only when no
+// goroutine is parked does the driver move the fake clock (unless the
+// strategy may pick the clock itself: see [Scheduler.Next]). Every choice
+// is made by the driver's goroutine from a set that synctest.Wait makes
+// complete, so the same seed gives the same interleaving.
+//
+// Goroutines are told apart by a key: the key passed to Yield (the
+// service a supervise loop or Stop call works for) with the point's
+// family (what comes before the first dot: "svc0/supervise"), or a label the
+// goroutine gave itself with [Scheduler.Label] (the driver's goroutines
+// calling Shutdown). Two goroutines parked with the same identity cannot
+// be ordered by the strategy; they are released in arrival order and
+// counted in [Scheduler.Collisions].
+//
+// # Strategies
+//
+// [PCT] is probabilistic concurrency testing (Burckhardt, Kothari,
+// Musuvathi, Nagarakatte, ASPLOS 2010; the shuttle crate's PCT): random
+// priorities, the highest-priority parked goroutine runs, and at d-1
+// random steps the running goroutine drops below every other. For a
+// program of n goroutines and k steps, a bug of depth d (d ordering
+// constraints must hold for it to show) is found by one run with
+// probability at least 1/(n·k^(d-1)).
+//
+// [Explorer] enumerates every interleaving up to a preemption bound
+// (CHESS, and the loom crate's bound of 2 or 3) by replaying prefixes.
+package sched
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Clock is the identity of the fake clock when a strategy may choose it:
+// moving time while goroutines are parked (a goroutine descheduled while
+// time passes).
+const Clock = "clock"
+
+// A Strategy picks which of the parked goroutines goes next.
+type Strategy interface {
+	// Choose returns an index into opts, the identities of the parked
+	// goroutines in sorted order (and Clock, if the clock may move). step
+	// counts the choices made so far in this run; last is the identity
+	// chosen at the previous step ("" at the first).
+	Choose(step int, last string, opts []string) int
+}
+
+// Scheduler parks goroutines at their scheduling points and releases them
+// one at a time, as its Strategy decides. Yield and Label are safe for
+// concurrent use; Next must be called by the driver only.
+type Scheduler struct {
+	strat Strategy
+
+	mu         sync.Mutex          // guards the fields below
+	parked     []*waiter           // in arrival order
+	labels     map[uint64]string   // goroutine id -> label
+	steps      int                 // choices made
+	last       string              // identity chosen last
+	trail      []string            // "identity@point" per choice
+	collisions int                 // choices between goroutines of one identity
+	points     map[string]struct{} // the points seen
+}
+
+type waiter struct {
+	id, point string
+	go_       chan struct{}
+}
+
+// New returns a Scheduler that asks strat.
+func New(strat Strategy) *Scheduler {
+	return &Scheduler{strat: strat, labels: map[uint64]string{}, points: map[string]struct{}{}}
+}
+
+// Label names the calling goroutine for the points it passes with an
+// empty key.
+func (s *Scheduler) Label(name string) {
+	id := goid()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.labels[id] = name
+}
+
+// Yield parks the calling goroutine at point until Next releases it. It
+// is the function to install with lifecycle.SetScheduler.
+func (s *Scheduler) Yield(point, key string) {
+	if key == "" {
+		id := goid()
+		s.mu.Lock()
+		key = s.labels[id]
+		s.mu.Unlock()
+		if key == "" {
+			key = "?" + point
+		}
+	} else if family, _, _ := strings.Cut(point, "."); family != point {
+		// One service has a supervise goroutine and a Stop goroutine:
+		// "svc0/supervise", "svc0/stop".
+		key += "/" + family
+	}
+	w := &waiter{id: key, point: point, go_: make(chan struct{})}
+	s.mu.Lock()
+	s.parked = append(s.parked, w)
+	s.points[point] = struct{}{}
+	s.mu.Unlock()
+	<-w.go_
+}
+
+// Parked returns the number of goroutines parked at a point.
+func (s *Scheduler) Parked() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.parked)
+}
+
+// Next makes one choice: it releases one parked goroutine and reports
+// true, or reports false when none is parked or the strategy chose to let
+// the clock move (offered as [Clock] when clockReady). Call it from the
+// driver once synctest.Wait has returned, so that every goroutine about to
+// park has parked.
+func (s *Scheduler) Next(clockReady bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.parked) == 0 {
+		return false
+	}
+	var opts []string
+	for _, w := range s.parked {
+		if !slices.Contains(opts, w.id) {
+			opts = append(opts, w.id)
+		}
+	}
+	if len(opts) < len(s.parked) {
+		s.collisions++
+	}
+	slices.Sort(opts)
+	if clockReady {
+		opts = append(opts, Clock)
+	}
+	i := s.strat.Choose(s.steps, s.last, opts)
+	if i < 0 || i >= len(opts) {
+		panic(fmt.Sprintf("sched: strategy chose %d of %d options", i, len(opts)))
+	}
+	s.steps++
+	s.last = opts[i]
+	if opts[i] == Clock {
+		s.trail = append(s.trail, Clock)
+		return false
+	}
+	j := slices.IndexFunc(s.parked, func(w *waiter) bool { return w.id == opts[i] })
+	w := s.parked[j]
+	s.parked = slices.Delete(s.parked, j, j+1)
+	s.trail = append(s.trail, w.id+"@"+w.point)
+	close(w.go_)
+	return true
+}
+
+// Steps returns the number of choices made.
+func (s *Scheduler) Steps() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.steps
+}
+
+// Trail returns the choices made, as "identity@point" (or "clock").
+func (s *Scheduler) Trail() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.trail)
+}
+
+// Collisions returns how many choices had two parked goroutines of one
+// identity (ordered by arrival, not by the strategy).
+func (s *Scheduler) Collisions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.collisions
+}
+
+// Points returns the names of the points passed, sorted.
+func (s *Scheduler) Points() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ps []string
+	for p := range s.points {
+		ps = append(ps, p)
+	}
+	slices.Sort(ps)
+	return ps
+}
+
+// goid returns the calling goroutine's id, from its stack header
+// ("goroutine 42 [running]:"). Tests only: it is slow.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	b = b[:strings.IndexByte(string(b), ' ')]
+	id, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		panic("sched: cannot read the goroutine id: " + err.Error())
+	}
+	return id
+}

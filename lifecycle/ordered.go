@@ -1,0 +1,148 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
+)
+
+// ServiceStop is how one service's turn in an ordered shutdown ended (see
+// [WithOrderedShutdown]).
+type ServiceStop struct {
+	Service  string    // the registration name
+	Began    time.Time // when its turn began: its context cancelled, its Stop called
+	Deadline time.Time // Began plus its share of the budget
+
+	// RunEnded is when its supervise loop ended: its Run returned, or a
+	// restart delay was cut short. It is zero if Run never started it, and
+	// may be before Began for a service that finished or gave up.
+	RunEnded time.Time
+	// RunAbandoned is set when its Run had not returned before the
+	// deadline, as read on the Manager's Clock: the shutdown moved on and
+	// left it running.
+	RunAbandoned bool
+
+	// Stopper says whether the service implements [Stopper]; if so, Stop
+	// says how its Stop call ended, and it is in [StopReport.Stoppers] too.
+	Stopper bool
+	Stop    StopResult
+
+	Elapsed time.Duration // how long its turn took: until Run and Stop both ended, or the deadline
+
+	// Err is nil if Run and Stop both ended in time and Stop returned nil;
+	// otherwise it joins what went wrong, naming the service.
+	Err error
+}
+
+// shutdownInOrder is the ordered shutdown: drain, then each service in
+// reverse registration order, with an equal share of what is left of the
+// budget.
+func (m *Manager) shutdownInOrder(timeout time.Duration) StopReport {
+	services, _ := m.snapshot()
+	rep := StopReport{Timeout: timeout, Start: m.clock.Now()}
+
+	// Drain: nothing is cancelled yet, but nothing starts and readiness
+	// says not ready. It counts inside the budget.
+	if d := min(m.drain, max(timeout, 0)); d > 0 {
+		wait(m.clock, d, nil, nil)
+		rep.Drain = d
+	}
+
+	if n := len(services); n > 0 {
+		rep.Budget = (timeout - rep.Drain) / time.Duration(n)
+		rep.Services = make([]ServiceStop, 0, n)
+	}
+	for i := len(services) - 1; i >= 0; i-- {
+		ss := m.stopService(services[i], m.capped(rep, rep.Budget))
+		rep.Services = append(rep.Services, ss)
+		if ss.Stopper {
+			rep.Stoppers = append(rep.Stoppers, ss.Stop)
+		}
+	}
+	m.flush(rep)
+	rep.End = m.clock.Now()
+	return rep
+}
+
+// stopService is one service's turn: cancel its context and call its Stop,
+// then wait until its Run and its Stop have both ended, or until the
+// deadline.
+func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
+	began := m.clock.Now()
+	ctx, cancel := m.clock.WithTimeout(context.Background(), budget)
+	defer cancel()
+	res := ServiceStop{Service: s.name, Began: began, Deadline: began.Add(budget), Stopper: s.stopper != nil}
+	m.post(Event{Kind: ServiceStopping, Service: s.name, Time: began, Duration: budget})
+
+	// Cancel its Run, and call its Stop.
+	m.mu.Lock()
+	sv := s.sv
+	m.mu.Unlock()
+	var ended <-chan struct{} // nil: no Run to wait for
+	if sv != nil {
+		sv.cancel()
+		ended = sv.ended
+	}
+	var call *stopCall
+	var stopped <-chan stopEnd // nil: no Stop to wait for
+	if s.stopper != nil {
+		call = m.startStop(ctx, s, began, budget)
+		stopped = call.ended
+	}
+
+	// Wait for both, or for the deadline.
+	schedpoint.Yield("stop.select", nil)
+	var end stopEnd
+	for ended != nil || stopped != nil {
+		select {
+		case <-ended:
+			ended = nil
+		case end = <-stopped:
+			stopped = nil
+		case <-ctx.Done():
+			if stopped != nil {
+				end, stopped = call.atDeadline(), nil
+			}
+			ended = nil
+		}
+	}
+
+	// Judge by the Clock: a Run that ended at or after the deadline was
+	// still running at it, however late the deadline's timer came.
+	if sv != nil {
+		select {
+		case <-sv.ended:
+			res.RunEnded = sv.endedAt
+			res.RunAbandoned = !res.RunEnded.IsZero() && !res.RunEnded.Before(res.Deadline)
+		default:
+			res.RunAbandoned = true
+		}
+	}
+	var errs []error
+	if res.RunAbandoned {
+		errs = append(errs, fmt.Errorf("lifecycle: Run of service %q abandoned at its deadline (budget %v): %w",
+			s.name, budget, context.DeadlineExceeded))
+		m.postLog(slog.LevelError, "lifecycle: Run abandoned at its deadline",
+			slog.String("service", s.name), slog.Duration("budget", budget))
+	}
+	if call != nil {
+		res.Stop = call.result(end)
+		errs = append(errs, res.Stop.Err)
+	}
+	res.Err = errors.Join(errs...)
+
+	res.Elapsed = max(budget, 0)
+	if !res.RunAbandoned && !res.Stop.Abandoned {
+		res.Elapsed = m.clock.Since(began)
+	}
+	outcome := OutcomeNil
+	if res.RunAbandoned || res.Stop.Abandoned {
+		outcome = OutcomeAbandoned
+	}
+	m.post(Event{Kind: ServiceStopped, Service: s.name, Time: began.Add(res.Elapsed), Duration: res.Elapsed, Outcome: outcome})
+	return res
+}
