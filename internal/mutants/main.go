@@ -1,17 +1,23 @@
 // Command mutants plants each known bug in the lifecycle Manager, one at a
 // time, and shows that the simulation catches it: for every mutant it runs
-// the sim's TestSim with the mutated source swapped in through
-// `go test -overlay` (the default build is never touched) and reports how
-// many checks it took and how small rapid shrank the failing schedule. A
-// mutant that only shows under an interleaving virtual time cannot force
-// names the package whose unit tests must catch it instead ("unit").
+// the sim test that is to judge it (TestSim unless the mutant names
+// another, such as TestSimLies, with the build tags it needs) with the
+// mutated source swapped in through `go test -overlay` (the default build
+// is never touched), and reports how many checks it took and how small
+// rapid shrank the failing schedule. A mutant that only shows under an
+// interleaving the sim cannot force names the package whose unit tests
+// must catch it instead ("unit").
+//
+// Each edit names the function it rewrites and the expression or statement
+// it rewrites there (see rewrite.go), so the catalogue survives refactors
+// around its targets.
 //
 // Usage, from the module root:
 //
 //	go run ./internal/mutants [-checks 10000] [-seed 1] [-run regexp] [-list]
 //
-// It exits non-zero if the unmutated code fails, if a mutant no longer
-// matches the source, or if any mutant survives.
+// It exits non-zero if the unmutated code fails a judge's test, if a
+// mutant's target is gone or ambiguous, or if any mutant survives.
 package main
 
 import (
