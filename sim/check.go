@@ -21,6 +21,7 @@ var Checkers = []Checker{
 	{"Names lists the registrations in order", checkNames},
 	{"every attempt's start, end and outcome, per service, exactly", checkAttempts},
 	{"nothing starts after cancellation", checkNoStartAfterCancel},
+	{"no restart once shutdown has begun; ordered, none from a service's turn, nor any start once it began (C7.1, C7.2)", checkNoRestartAfterShutdown},
 	{"Run returns only after every Runner returned, when the model says", checkRunReturn},
 	{"a Worker ticks on its grid from its spread first tick, skipping the times a slow tick overran", checkTicks},
 	{"Stoppers are called once each, in reverse registration order", checkStopOrder},
@@ -136,6 +137,22 @@ func checkNoStartAfterCancel(s Schedule, _ *Expectation, got *Trace) error {
 		for k, a := range st.Attempts {
 			if a.Start >= s.CancelAt {
 				v.add("%s run#%d started at %v; ctx was cancelled at %v", Name(i), k+1, fmtDur(a.Start), fmtDur(s.CancelAt))
+			}
+		}
+	}
+	return v.err()
+}
+
+func checkNoRestartAfterShutdown(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	for i, st := range got.Services {
+		stopAt := stoppedAt(s, got, i)
+		for k, a := range st.Attempts {
+			switch {
+			case s.ordered() && got.Stop.Returned != Unset && got.Stop.Start == 0:
+				v.add("%s run#%d started at %v; shutdown began before Run, which then starts nothing (C7.2)", Name(i), k+1, fmtDur(a.Start))
+			case a.Start >= stopAt && !(k == 0 && a.Start == 0 && !s.ordered()):
+				v.add("%s run#%d started at %v; it was told to stop at %v", Name(i), k+1, fmtDur(a.Start), fmtDur(stopAt))
 			}
 		}
 	}
@@ -432,13 +449,25 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 		}
 		// Run events: started, ended, and backing off exactly when a next
 		// attempt follows the backoff (or none could).
+		stopAt := stoppedAt(s, got, i)
+		var failures []time.Duration
 		for k, a := range st.Attempts {
+			stopping := a.End >= stopAt // C7.1: not a failure
 			want = append(want,
 				Event{At: a.Start, Kind: "AttemptStarted", Attempt: k + 1},
 				Event{At: a.End, Kind: "AttemptEnded", Attempt: k + 1, Outcome: a.Outcome,
-					Detail: eventDetail(a.Outcome, a.Detail), Duration: a.End - a.Start, Canceled: a.Canceled})
-			if a.Canceled || a.Outcome == Finished {
+					Detail: eventDetail(a.Outcome, a.Detail), Duration: a.End - a.Start, Canceled: stopping})
+			if stopping || a.Outcome == Finished {
 				continue
+			}
+			// C7.3: the failure that makes N within (t-W, t] gives up.
+			if lim := s.Services[i].Limit; lim != nil {
+				failures = append(failures, a.End)
+				if within(failures, a.End, lim.Window) >= lim.N {
+					want = append(want, Event{At: a.End, Kind: "GaveUp", Attempt: k + 1, Outcome: a.Outcome,
+						Detail: giveUpDetail(lim, a.Outcome, a.Detail)})
+					continue
+				}
 			}
 			b := Event{At: a.End, Kind: "BackingOff", Attempt: k + 1}
 			if k+1 < len(st.Attempts) {
@@ -448,9 +477,9 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 				if n := len(want); n < len(run) && run[n].Kind == "BackingOff" {
 					b.Duration = run[n].Duration
 				}
-				if addSat(a.End, max(b.Duration, 0)) < s.CancelAt {
-					v.add("%s run#%d: backing off %v from %v ends before cancellation at %v, yet no attempt followed",
-						Name(i), k+1, fmtDur(b.Duration), fmtDur(a.End), fmtDur(s.CancelAt))
+				if addSat(a.End, max(b.Duration, 0)) < stopAt {
+					v.add("%s run#%d: backing off %v from %v ends before it was told to stop at %v, yet no attempt followed",
+						Name(i), k+1, fmtDur(b.Duration), fmtDur(a.End), fmtDur(stopAt))
 				}
 			}
 			want = append(want, b)
@@ -472,6 +501,37 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 		diffEvents(&v, Name(i), "Stop", want, stop)
 	}
 	return v.err()
+}
+
+// within counts the failures (end instants) in the half-open window
+// (t-w, t].
+func within(failures []time.Duration, t, w time.Duration) int {
+	n := 0
+	for _, f := range failures {
+		if f > t-w && f <= t {
+			n++
+		}
+	}
+	return n
+}
+
+// stoppedAt is when service i is told to stop, by the schedule and the
+// report: Run's ctx cancelled, or shutdown begun (C7.1); in an ordered
+// shutdown, its turn (C8.2) or Run's ctx (not under Serve).
+func stoppedAt(s Schedule, got *Trace, i int) time.Duration {
+	if !s.ordered() {
+		return min(s.CancelAt, s.StopAt)
+	}
+	at := forever
+	if !s.Serve {
+		at = s.CancelAt
+	}
+	for _, ss := range got.Stop.Services {
+		if ss.Service == Name(i) {
+			at = min(at, ss.Began)
+		}
+	}
+	return at
 }
 
 // diffEvents adds a violation for each event of have that differs from want.

@@ -363,7 +363,7 @@ const horizon = 1<<62 + 1<<61
 func dryInstants(s Schedule) [][]time.Duration {
 	out := make([][]time.Duration, len(s.Services))
 	for i := range s.Services {
-		l := supervise(s, i, forever)
+		l := supervise(s, i, bounds{cancel: forever, stop: forever})
 		for _, a := range l.attempts {
 			for _, x := range []time.Duration{a.Start, a.End} {
 				if x > 0 && x < horizon {

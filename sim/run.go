@@ -349,8 +349,13 @@ func (r *recorder) sampleHTTP(j int, s HealthSample) {
 // event records a lifecycle.Event; it is the WithEvents function.
 func (r *recorder) event(e lifecycle.Event) {
 	ev := Event{At: e.Time.Sub(Epoch), Kind: e.Kind.String(), Attempt: e.Attempt, Duration: e.Duration, Canceled: e.Canceled}
-	if e.Kind == lifecycle.AttemptEnded || e.Kind == lifecycle.StopEnded {
+	switch e.Kind {
+	case lifecycle.AttemptEnded, lifecycle.StopEnded:
 		ev.Outcome, ev.Detail = outcomeOf(e)
+	case lifecycle.GaveUp:
+		ev.Outcome, ev.Detail = giveUpOf(e)
+	case lifecycle.ServiceStopped:
+		ev.Outcome = Outcome(e.Outcome.String())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -403,6 +408,22 @@ func outcomeOf(e lifecycle.Event) (Outcome, string) {
 		return Goexit, ""
 	}
 	return Outcome(e.Outcome.String()), ""
+}
+
+// giveUpOf maps a GaveUp event to the sim's terms: the last failure's
+// outcome, and a Detail that gives the limit of its *lifecycle.GiveUpError
+// and the failure as an AttemptEnded event would describe it. An Err that
+// is not a *GiveUpError about this failure shows in Detail.
+func giveUpOf(e lifecycle.Event) (Outcome, string) {
+	var gu *lifecycle.GiveUpError
+	if !errors.As(e.Err, &gu) {
+		return Outcome(e.Outcome.String()), fmt.Sprintf("bad Err %T %s", e.Err, describe(e.Err))
+	}
+	o, detail := outcomeOf(lifecycle.Event{Service: e.Service, Outcome: e.Outcome, Err: gu.Last})
+	if gu.Service != e.Service || !gu.At.Equal(e.Time) || (gu.Last != nil && !errors.Is(gu, gu.Last)) {
+		detail = fmt.Sprintf("bad GiveUpError for %q at %v (%s)", gu.Service, fmtDur(gu.At.Sub(Epoch)), detail)
+	}
+	return o, fmt.Sprintf("%d in %v: %s", gu.Failures, fmtDur(gu.Window), detail)
 }
 
 // trace returns what was recorded, in canonical form.
