@@ -30,9 +30,10 @@ type Expectation struct {
 	// goroutines is the scheduler's; the generator does not draw such
 	// schedules ordered.
 	Ambiguous string
-	// Turns are an ordered shutdown's turns, per service in stop order,
-	// as the reachability counters read them.
-	Turns []Turn
+	// Ended and GaveUpAt are, per service, when its supervise loop ended
+	// and when it gave up (Unset: never), as the reachability counters
+	// read them.
+	Ended, GaveUpAt []time.Duration
 }
 
 // Restart is the supervise loop's decision after attempt Attempt (from 0)
@@ -83,6 +84,7 @@ func Model(s Schedule) Expectation {
 	}
 	tr.RunReturned = s.CancelAt // Run returns once ctx is done ...
 	for i, l := range lives {
+		exp.Ended, exp.GaveUpAt = append(exp.Ended, l.ended), append(exp.GaveUpAt, l.gaveUp)
 		tr.Services[i].Attempts, tr.Services[i].Ticks = l.attempts, l.ticks
 		exp.Restarts[i] = l.restarts
 		tr.Services[i].Logs = append(l.logs, tr.Services[i].Logs...)
@@ -452,15 +454,6 @@ func stopOne(s Schedule, i int, now, share time.Duration, st *ServiceTrace) (Sto
 	return res, events, end
 }
 
-// Turn is one service's turn in the model's ordered shutdown.
-type Turn struct {
-	Service       int
-	Began, End    time.Duration
-	Ran           bool // its loop was running when the turn began
-	RunAbandoned  bool
-	StopAbandoned bool
-}
-
 // orderedShutdown is C8: each service supervised until its turn, and the
 // shutdown's turns, last registered first. It returns the loops, the
 // report, the Stop events per service and, if the trace is not one the
@@ -488,13 +481,18 @@ func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, []
 	st.Budget = (s.StopTimeout - st.Drain) / time.Duration(n)
 	// C7.2, C8.5: shutdown begun, or Serve's ctx done, before Run: Run
 	// starts nothing. (Run's ctx done before it: the same, by C2.9.)
-	noStart := start == 0
+	noStart := start == 0 && byDriver
 	now := start + st.Drain
 	// inCascade: the turn begins in the cascade of the driver's timer
 	// (or before Run), before any timer of the Manager or a service at
 	// its instant.
 	inCascade := byDriver && st.Drain == 0
 	ambiguous := ""
+	if start == 0 && !byDriver {
+		// A give-up at 0 escalates while Run is still starting the
+		// others: which have started is the scheduler's.
+		ambiguous = "an Essential service gives up at 0, while Run starts the others"
+	}
 	for i := n - 1; i >= 0; i-- {
 		b, budget := now, st.Budget
 		deadline := b + budget
@@ -516,8 +514,18 @@ func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, []
 		ss := ServiceStop{Service: Name(i), Began: b, Deadline: deadline, RunEnded: l.ended, Stopper: s.Services[i].Stopper != nil}
 		// A Run that had not returned before its deadline is abandoned;
 		// one that returns at the very instant of its deadline too. One
-		// whose loop had ended before its turn has nothing to wait for.
-		ss.RunAbandoned = running && l.ended >= deadline
+		// whose loop had ended before its turn has nothing to wait for,
+		// but, to the letter of C8.3, with a negative budget (a deadline
+		// before the turn) it had not returned before its deadline either
+		// if it returned after it: abandoned (reported as a defect of the
+		// contract: it was not left running).
+		ss.RunAbandoned = started && l.ended >= deadline
+		if ss.RunAbandoned && running {
+			// Whether the Manager saw an abandoned loop end at the very
+			// instant it judged is the scheduler's: the recorder keeps
+			// RunEnded only if the loop had ended before the turn.
+			ss.RunEnded = Unset
+		}
 		runDone := b
 		if running {
 			runDone = l.ended
