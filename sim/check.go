@@ -21,12 +21,14 @@ var Checkers = []Checker{
 	{"Names lists the registrations in order", checkNames},
 	{"every attempt's start, end and outcome, per service, exactly", checkAttempts},
 	{"nothing starts after cancellation", checkNoStartAfterCancel},
+	{"no restart once shutdown has begun; ordered, none from a service's turn, nor any start once it began (C7.1, C7.2)", checkNoRestartAfterShutdown},
 	{"Run returns only after every Runner returned, when the model says", checkRunReturn},
 	{"a Worker ticks on its grid from its spread first tick, skipping the times a slow tick overran", checkTicks},
 	{"Stoppers are called once each, in reverse registration order", checkStopOrder},
 	{"each Stopper's deadline is its call time + timeout/n", checkDeadlines},
 	{"the next Stopper is called when the previous returned, never after its deadline", checkNextCall},
 	{"Stop takes no more than its timeout", checkStopBudget},
+	{"ordered: every service's turn in reverse order, after the drain, each at the end of the previous, with (timeout-drain)/n; its ctx cancelled and its Stop called at its start; its Run awaited until its deadline (C8.2-C8.4)", checkTurns},
 	{"the StopReport is what the model says", checkReport},
 	{"a second Stop waits for the first and returns its report", checkStop2},
 	{"Health: order, names and values", checkHealth},
@@ -134,8 +136,24 @@ func checkNoStartAfterCancel(s Schedule, _ *Expectation, got *Trace) error {
 	var v violations
 	for i, st := range got.Services {
 		for k, a := range st.Attempts {
-			if a.Start >= s.CancelAt {
+			if a.Start >= s.CancelAt && !s.Serve { // Serve's ctx does not reach the services (C8.5)
 				v.add("%s run#%d started at %v; ctx was cancelled at %v", Name(i), k+1, fmtDur(a.Start), fmtDur(s.CancelAt))
+			}
+		}
+	}
+	return v.err()
+}
+
+func checkNoRestartAfterShutdown(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	for i, st := range got.Services {
+		stopAt := stoppedAt(s, got, i)
+		for k, a := range st.Attempts {
+			switch {
+			case s.ordered() && got.Stop.Returned != Unset && got.Stop.Start == 0:
+				v.add("%s run#%d started at %v; shutdown began before Run, which then starts nothing (C7.2)", Name(i), k+1, fmtDur(a.Start))
+			case a.Start >= stopAt && !(k == 0 && a.Start == 0 && !s.ordered()):
+				v.add("%s run#%d started at %v; it was told to stop at %v", Name(i), k+1, fmtDur(a.Start), fmtDur(stopAt))
 			}
 		}
 	}
@@ -147,12 +165,19 @@ func checkRunReturn(s Schedule, exp *Expectation, got *Trace) error {
 	if got.RunReturned == Unset {
 		return errors.New("Run did not return")
 	}
-	if got.RunReturned < s.CancelAt {
+	abandoned := false
+	for _, ss := range got.Stop.Services {
+		abandoned = abandoned || ss.RunAbandoned
+	}
+	switch {
+	case s.Serve && got.RunReturned != got.Stop.End:
+		v.add("Serve returned at %v; its shutdown ended at %v", fmtDur(got.RunReturned), fmtDur(got.Stop.End))
+	case !s.Serve && got.RunReturned < s.CancelAt:
 		v.add("Run returned at %v, before its ctx was cancelled at %v", fmtDur(got.RunReturned), fmtDur(s.CancelAt))
 	}
 	for i, st := range got.Services {
 		for k, a := range st.Attempts {
-			if a.End > got.RunReturned {
+			if a.End > got.RunReturned && !(s.Serve && abandoned) { // Serve does not wait for an abandoned Run
 				v.add("Run returned at %v, before %s run#%d returned at %v", fmtDur(got.RunReturned), Name(i), k+1, fmtDur(a.End))
 			}
 		}
@@ -223,11 +248,25 @@ func serviceIndex(name string) int {
 	return i
 }
 
+// share is each Stopper's budget: timeout/n over the Stoppers (C3.1); in
+// an ordered shutdown, what the drain leaves over all n services (C8.3).
 func share(s Schedule) time.Duration {
+	if s.ordered() {
+		return (s.StopTimeout - drain(s)) / time.Duration(len(s.Services))
+	}
 	if n := s.Stoppers(); n > 0 {
 		return s.StopTimeout / time.Duration(n)
 	}
 	return 0
+}
+
+// drain is how long an ordered shutdown drains: WithDrain's, within the
+// budget (C8.4).
+func drain(s Schedule) time.Duration {
+	if !s.ordered() {
+		return 0
+	}
+	return min(s.Drain, max(s.StopTimeout, 0))
 }
 
 func checkDeadlines(s Schedule, _ *Expectation, got *Trace) error {
@@ -261,27 +300,118 @@ func checkNextCall(s Schedule, _ *Expectation, got *Trace) error {
 	}
 	for j := 1; j < len(order); j++ {
 		prev, next := got.Services[order[j-1]].Stops[0], got.Services[order[j]].Stops[0]
-		if limit := max(prev.Deadline, prev.Called); next.Called > limit {
+		if limit := max(prev.Deadline, prev.Called); next.Called > limit && !s.ordered() { // ordered: checkTurns
 			v.add("%s's Stop called at %v, after %s's deadline %v", Name(order[j]), fmtDur(next.Called), Name(order[j-1]), fmtDur(limit))
 		}
-		if prev.Returned != Unset && !prev.CtxDone && next.Called != prev.Returned {
+		if prev.Returned != Unset && !prev.CtxDone && (next.Called < prev.Returned || (next.Called != prev.Returned && !s.ordered())) {
 			v.add("%s's Stop called at %v; %s's returned in time at %v", Name(order[j]), fmtDur(next.Called), Name(order[j-1]), fmtDur(prev.Returned))
 		}
 	}
 	return v.err()
 }
 
-func checkStopBudget(s Schedule, _ *Expectation, got *Trace) error {
+func checkTurns(s Schedule, _ *Expectation, got *Trace) error {
+	var v violations
+	turns := got.Stop.Services
+	if !s.ordered() {
+		if turns != nil || got.Stop.Drain != 0 {
+			v.add("unordered Stop reported %d turns and a drain of %v", len(turns), fmtDur(got.Stop.Drain))
+		}
+		return v.err()
+	}
+	if got.Stop.Returned == Unset {
+		return nil // checkStopBudget reports it
+	}
+	if got.Stop.Drain != drain(s) {
+		v.add("drained %v; want %v", fmtDur(got.Stop.Drain), fmtDur(drain(s)))
+	}
+	sh := share(s)
+	if got.Stop.Budget != sh {
+		v.add("Budget %v; want (timeout - drain)/n = %v", fmtDur(got.Stop.Budget), fmtDur(sh))
+	}
+	if len(turns) != len(s.Services) {
+		v.add("%d turns; want one per service, %d", len(turns), len(s.Services))
+	}
+	next := got.Stop.Start + got.Stop.Drain
+	for k, ss := range turns {
+		i := len(s.Services) - 1 - k
+		if ss.Service != Name(i) {
+			v.add("turn %d is %s's; want %s's (reverse registration order)", k, ss.Service, Name(i))
+			continue
+		}
+		if ss.Began != next {
+			v.add("%s's turn began at %v; want %v, when the one before ended", ss.Service, fmtDur(ss.Began), fmtDur(next))
+		}
+		if ss.Deadline != ss.Began+sh {
+			v.add("%s's deadline %v; want its turn's start %v + %v", ss.Service, fmtDur(ss.Deadline), fmtDur(ss.Began), fmtDur(sh))
+		}
+		if ss.Elapsed < 0 || ss.Elapsed > max(sh, 0) {
+			v.add("%s's turn took %v; its budget is %v", ss.Service, fmtDur(ss.Elapsed), fmtDur(sh))
+		}
+		end := ss.Began + ss.Elapsed
+		next = end
+		if i >= len(got.Services) {
+			continue
+		}
+		st := got.Services[i]
+		if ss.Stopper != (s.Services[i].Stopper != nil) {
+			v.add("%s: Stopper %v in its turn; want %v", ss.Service, ss.Stopper, s.Services[i].Stopper != nil)
+		}
+		for _, c := range st.Stops {
+			if c.Called != ss.Began || c.Deadline != ss.Deadline {
+				v.add("%s's Stop called at %v with deadline %v; its turn began at %v with deadline %v", ss.Service,
+					fmtDur(c.Called), fmtDur(c.Deadline), fmtDur(ss.Began), fmtDur(ss.Deadline))
+			}
+			if c.Returned != Unset && !c.CtxDone && c.Returned > end {
+				v.add("%s's Stop returned in time at %v, after its turn ended at %v", ss.Service, fmtDur(c.Returned), fmtDur(end))
+			}
+		}
+		for k, a := range st.Attempts {
+			// Its ctx is cancelled at its turn (or before, by Run's).
+			if a.Detail == "context canceled" && a.End > ss.Began {
+				v.add("%s run#%d saw its ctx cancelled at %v, after its turn began at %v", ss.Service, k+1, fmtDur(a.End), fmtDur(ss.Began))
+			}
+			// Its Run is awaited: none still running once its turn
+			// ended, unless abandoned; one running at the deadline is.
+			if a.End > end && !ss.RunAbandoned {
+				v.add("%s run#%d returned at %v, after its turn ended at %v, yet not reported abandoned", ss.Service, k+1, fmtDur(a.End), fmtDur(end))
+			}
+			if a.Start < ss.Began && a.End >= ss.Deadline && !ss.RunAbandoned {
+				v.add("%s run#%d was running at its deadline %v (until %v), yet not reported abandoned", ss.Service, k+1, fmtDur(ss.Deadline), fmtDur(a.End))
+			}
+		}
+		if n := len(st.Attempts); n > 0 && ss.RunEnded != Unset && ss.RunEnded < st.Attempts[n-1].End {
+			v.add("%s's Run ended at %v, before its last call returned at %v", ss.Service, fmtDur(ss.RunEnded), fmtDur(st.Attempts[n-1].End))
+		}
+	}
+	if got.Stop.End != next {
+		v.add("the report ends at %v; the last turn ended at %v", fmtDur(got.Stop.End), fmtDur(next))
+	}
+	return v.err()
+}
+
+// shutdownAt is when shutdown begins: the first Shutdown; under Serve,
+// its ctx done or the first Essential service giving up, as the model
+// says (C8.5).
+func shutdownAt(s Schedule, exp *Expectation) time.Duration {
+	if s.Serve {
+		return exp.Trace.Stop.Start
+	}
+	return s.StopAt
+}
+
+func checkStopBudget(s Schedule, exp *Expectation, got *Trace) error {
 	var v violations
 	if got.Stop.Returned == Unset {
 		return errors.New("Stop did not return")
 	}
-	took := got.Stop.Returned - s.StopAt
+	start := shutdownAt(s, exp)
+	took := got.Stop.Returned - start
 	if limit := max(s.StopTimeout, 0); took > limit {
-		v.add("Stop(%v) called at %v returned at %v, after %v", fmtDur(s.StopTimeout), fmtDur(s.StopAt), fmtDur(got.Stop.Returned), fmtDur(took))
+		v.add("Stop(%v) called at %v returned at %v, after %v", fmtDur(s.StopTimeout), fmtDur(start), fmtDur(got.Stop.Returned), fmtDur(took))
 	}
-	if got.Stop.Start != s.StopAt || got.Stop.End != got.Stop.Returned {
-		v.add("report spans %v..%v; Stop was called at %v and returned at %v", fmtDur(got.Stop.Start), fmtDur(got.Stop.End), fmtDur(s.StopAt), fmtDur(got.Stop.Returned))
+	if got.Stop.Start != start || got.Stop.End != got.Stop.Returned {
+		v.add("report spans %v..%v; Stop was called at %v and returned at %v", fmtDur(got.Stop.Start), fmtDur(got.Stop.End), fmtDur(start), fmtDur(got.Stop.Returned))
 	}
 	if got.Stop.Timeout != s.StopTimeout {
 		v.add("report's Timeout %v; want %v", fmtDur(got.Stop.Timeout), fmtDur(s.StopTimeout))
@@ -432,13 +562,25 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 		}
 		// Run events: started, ended, and backing off exactly when a next
 		// attempt follows the backoff (or none could).
+		stopAt := stoppedAt(s, got, i)
+		var failures []time.Duration
 		for k, a := range st.Attempts {
+			stopping := a.End >= stopAt // C7.1: not a failure
 			want = append(want,
 				Event{At: a.Start, Kind: "AttemptStarted", Attempt: k + 1},
 				Event{At: a.End, Kind: "AttemptEnded", Attempt: k + 1, Outcome: a.Outcome,
-					Detail: eventDetail(a.Outcome, a.Detail), Duration: a.End - a.Start, Canceled: a.Canceled})
-			if a.Canceled || a.Outcome == Finished {
+					Detail: eventDetail(a.Outcome, a.Detail), Duration: a.End - a.Start, Canceled: stopping})
+			if stopping || a.Outcome == Finished {
 				continue
+			}
+			// C7.3: the failure that makes N within (t-W, t] gives up.
+			if lim := s.Services[i].Limit; lim != nil {
+				failures = append(failures, a.End)
+				if within(failures, a.End, lim.Window) >= lim.N {
+					want = append(want, Event{At: a.End, Kind: "GaveUp", Attempt: k + 1, Outcome: a.Outcome,
+						Detail: giveUpDetail(lim, a.Outcome, a.Detail)})
+					continue
+				}
 			}
 			b := Event{At: a.End, Kind: "BackingOff", Attempt: k + 1}
 			if k+1 < len(st.Attempts) {
@@ -448,17 +590,27 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 				if n := len(want); n < len(run) && run[n].Kind == "BackingOff" {
 					b.Duration = run[n].Duration
 				}
-				if addSat(a.End, max(b.Duration, 0)) < s.CancelAt {
-					v.add("%s run#%d: backing off %v from %v ends before cancellation at %v, yet no attempt followed",
-						Name(i), k+1, fmtDur(b.Duration), fmtDur(a.End), fmtDur(s.CancelAt))
+				if addSat(a.End, max(b.Duration, 0)) < stopAt {
+					v.add("%s run#%d: backing off %v from %v ends before it was told to stop at %v, yet no attempt followed",
+						Name(i), k+1, fmtDur(b.Duration), fmtDur(a.End), fmtDur(stopAt))
 				}
 			}
 			want = append(want, b)
 		}
 		diffEvents(&v, Name(i), "Run", want, run)
 
-		// Stop events: called, then ended in time or abandoned.
+		// Stop events: called, then ended in time or abandoned; in an
+		// ordered shutdown, inside the service's turn (C8.6).
 		want = nil
+		var turn *ServiceStop
+		for k, ss := range got.Stop.Services {
+			if ss.Service == Name(i) {
+				turn = &got.Stop.Services[k]
+			}
+		}
+		if turn != nil {
+			want = append(want, Event{At: turn.Began, Kind: "ServiceStopping", Duration: turn.Deadline - turn.Began})
+		}
 		for _, c := range st.Stops {
 			r := results[Name(i)]
 			want = append(want, Event{At: c.Called, Kind: "StopCalled", Duration: c.Deadline - c.Called})
@@ -469,9 +621,47 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 					Detail: eventDetail(c.Outcome, c.Detail), Duration: c.Returned - c.Called})
 			}
 		}
+		if turn != nil {
+			o := Outcome("nil")
+			if turn.RunAbandoned || turn.Stop.Abandoned {
+				o = "abandoned"
+			}
+			want = append(want, Event{At: turn.Began + turn.Elapsed, Kind: "ServiceStopped", Outcome: o, Duration: turn.Elapsed})
+		}
 		diffEvents(&v, Name(i), "Stop", want, stop)
 	}
 	return v.err()
+}
+
+// within counts the failures (end instants) in the half-open window
+// (t-w, t].
+func within(failures []time.Duration, t, w time.Duration) int {
+	n := 0
+	for _, f := range failures {
+		if f > t-w && f <= t {
+			n++
+		}
+	}
+	return n
+}
+
+// stoppedAt is when service i is told to stop, by the schedule and the
+// report: Run's ctx cancelled, or shutdown begun (C7.1); in an ordered
+// shutdown, its turn (C8.2) or Run's ctx (not under Serve).
+func stoppedAt(s Schedule, got *Trace, i int) time.Duration {
+	if !s.ordered() {
+		return min(s.CancelAt, s.StopAt)
+	}
+	at := forever
+	if !s.Serve {
+		at = s.CancelAt
+	}
+	for _, ss := range got.Stop.Services {
+		if ss.Service == Name(i) {
+			at = min(at, ss.Began)
+		}
+	}
+	return at
 }
 
 // diffEvents adds a violation for each event of have that differs from want.

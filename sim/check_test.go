@@ -45,6 +45,17 @@ func TestCheck_EachRuleCatchesItsBreach(t *testing.T) {
 			tr.Services[1].Attempts = append(tr.Services[1].Attempts, sim.Attempt{Start: 100 * s1, End: 100 * s1, Outcome: sim.Nil})
 		}},
 		{"Run returns only after every Runner", func(tr *sim.Trace) { tr.RunReturned = 99 * s1 }},
+		{"no restart once shutdown has begun", func(tr *sim.Trace) {
+			tr.Services[0].Attempts = append(tr.Services[0].Attempts, sim.Attempt{Start: 60 * s1, End: 60 * s1, Outcome: sim.Error})
+		}},
+		{"events agree with the services' own trace", func(tr *sim.Trace) {
+			// C7.1: an attempt ending after Stop began is not a failure.
+			for k, e := range tr.Services[1].Events {
+				if e.Kind == "AttemptEnded" {
+					tr.Services[1].Events[k].Canceled = false
+				}
+			}
+		}},
 		{"reverse registration order", func(tr *sim.Trace) {
 			r := tr.Stop.Results
 			r[0], r[1] = r[1], r[0]

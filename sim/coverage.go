@@ -3,6 +3,7 @@ package sim
 import (
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -40,6 +41,21 @@ var Features = []string{
 	"Worker tick called Goexit", "Worker finished for good", "Worker tick cut short", "Worker health read after a restart",
 	// Logging.
 	"default logger", "WithLogger(nil)", "slog.Default changed while running",
+	// Shutdown has begun (C7.1, C7.2).
+	"return after Stop began logged at Info", "panic or Goexit after Stop began", "backoff cut short by Stop",
+	"Run after Stop starts each service once",
+	// Giving up (C7.3, C7.4).
+	"gave up", "gave up at the first failure", "gave up after 4 failures", "a failure just out of the window",
+	"a failure at the window's far edge counted", "gave up with a panic", "no give-up once Stop began",
+	// Ordered shutdown, drain (C8.1-C8.4).
+	"ordered shutdown", "ordered Stop before Run starts nothing", "restart before its turn", "backoff cut short by its turn",
+	"Run cancelled by its turn", "Run awaited past its turn's start", "Run and Stop both awaited", "Run abandoned at its deadline",
+	"Run returned at its deadline", "Run ended before its turn", "Run ended before its turn, abandoned to the letter",
+	"turn with no Stopper", "ordered Stop(0)", "ordered negative timeout", "drain", "drain of the whole budget", "drain cut to the budget",
+	// Serve (C8.5).
+	"Serve", "Serve with ctx done at the call", "Essential service gave up: Serve shut down", "Essential service gave up after ctx was done",
+	"service gave up under Serve, others ran on", "Serve returned nil", "Serve error: a give-up", "Serve error: an abandoned Run",
+	"Serve error: a Stop failure",
 }
 
 func init() {
@@ -141,6 +157,8 @@ func Reached(s Schedule, exp *Expectation) []string {
 	add(s.Logger == LoggerNil && logs[1], "WithLogger(nil)")
 	add(logs[1] && logs[2], "slog.Default changed while running")
 
+	reachedIssue8(s, exp, add)
+
 	for i, sv := range s.Services {
 		st := tr.Services[i]
 		if h := sv.Health; h != nil && len(s.HealthAt) > 0 {
@@ -240,4 +258,98 @@ func Reached(s Schedule, exp *Expectation) []string {
 		}
 	}
 	return out
+}
+
+// reachedIssue8 adds the features of shutdown having begun, giving up,
+// ordered shutdown and Serve (C7, C8) that s reaches.
+func reachedIssue8(s Schedule, exp *Expectation, add func(bool, string)) {
+	tr := &exp.Trace
+	st := tr.Stop
+	add(s.Ordered && !s.Serve, "ordered shutdown")
+	add(s.Serve, "Serve")
+	add(s.Serve && s.CancelAt == 0, "Serve with ctx done at the call")
+	d := drain(s)
+	add(d > 0 && d < s.StopTimeout, "drain")
+	add(d > 0 && d == s.StopTimeout && s.Drain == s.StopTimeout, "drain of the whole budget")
+	add(d > 0 && s.Drain > s.StopTimeout, "drain cut to the budget")
+	add(s.ordered() && s.StopTimeout == 0, "ordered Stop(0)")
+	add(s.ordered() && s.StopTimeout < 0, "ordered negative timeout")
+	add(s.Ordered && !s.Serve && s.StopAt == 0 && s.CancelAt > 0, "ordered Stop before Run starts nothing")
+	add(!s.ordered() && s.StopAt == 0 && s.CancelAt > 0 && len(s.Services) > 0, "Run after Stop starts each service once")
+	if s.Serve {
+		add(len(tr.ServeErr) == 0, "Serve returned nil")
+		for _, e := range tr.ServeErr {
+			add(strings.HasPrefix(e, "gave up"), "Serve error: a give-up")
+			add(strings.HasSuffix(e, "run abandoned"), "Serve error: an abandoned Run")
+			add(!strings.HasPrefix(e, "gave up") && !strings.HasSuffix(e, "run abandoned"), "Serve error: a Stop failure")
+		}
+		escalated := st.Start < s.CancelAt
+		add(escalated, "Essential service gave up: Serve shut down")
+		for i, sv := range s.Services {
+			g := exp.GaveUpAt[i]
+			add(sv.Essential && g != Unset && g >= s.CancelAt, "Essential service gave up after ctx was done")
+			add(!sv.Essential && g != Unset && g < st.Start && len(tr.Services) > 1, "service gave up under Serve, others ran on")
+		}
+	}
+	for i, sv := range s.Services {
+		attempts := tr.Services[i].Attempts
+		stopAt := stoppedAt(s, tr, i)
+		if g := exp.GaveUpAt[i]; g != Unset {
+			add(true, "gave up")
+			add(sv.Limit.N == 1, "gave up at the first failure")
+			add(sv.Limit.N == 4, "gave up after 4 failures")
+			add(attempts[len(attempts)-1].Outcome == Panic, "gave up with a panic")
+		}
+		if lim := sv.Limit; lim != nil {
+			var fails []time.Duration
+			for _, a := range attempts {
+				if a.End < stopAt && a.Outcome != Finished {
+					fails = append(fails, a.End)
+				}
+			}
+			for k, t := range fails {
+				for _, f := range fails[:k] {
+					add(f == t-lim.Window, "a failure just out of the window")
+					add(f == t-lim.Window+1 && lim.N > 1, "a failure at the window's far edge counted")
+				}
+			}
+			if n := len(attempts); n > 0 && exp.GaveUpAt[i] == Unset && attempts[n-1].End >= stopAt && !attempts[n-1].Canceled &&
+				within(append(fails, attempts[n-1].End), attempts[n-1].End, lim.Window) >= lim.N {
+				add(true, "no give-up once Stop began")
+			}
+		}
+		for _, a := range attempts {
+			if !s.ordered() && a.End >= s.StopAt && a.End < s.CancelAt {
+				add(a.Outcome != Panic && a.Outcome != Goexit, "return after Stop began logged at Info")
+				add(a.Outcome == Panic || a.Outcome == Goexit, "panic or Goexit after Stop began")
+			}
+		}
+		if !s.ordered() {
+			add(exp.Ended[i] == s.StopAt && s.StopAt < s.CancelAt && len(attempts) > 0 && attempts[len(attempts)-1].End < s.StopAt,
+				"backoff cut short by Stop")
+		}
+	}
+	for _, ss := range st.Services {
+		i := serviceIndex(ss.Service)
+		attempts := tr.Services[i].Attempts
+		ended := exp.Ended[i]
+		add(!ss.Stopper, "turn with no Stopper")
+		for _, a := range attempts {
+			add(a.Start > st.Start && a.Start < ss.Began, "restart before its turn")
+		}
+		n := len(attempts)
+		if n == 0 || ended == Unset {
+			continue
+		}
+		last := attempts[n-1]
+		cancelled := s.Serve || ss.Began < s.CancelAt
+		add(cancelled && ended == ss.Began && last.End < ss.Began, "backoff cut short by its turn")
+		add(cancelled && last.End == ss.Began && last.Detail == "context canceled", "Run cancelled by its turn")
+		add(ended > ss.Began && !ss.RunAbandoned, "Run awaited past its turn's start")
+		add(ended > ss.Began && !ss.RunAbandoned && ss.Stopper && !ss.Stop.Abandoned && ss.Stop.Elapsed > 0, "Run and Stop both awaited")
+		add(ended >= ss.Began && ss.RunAbandoned && ended > ss.Deadline, "Run abandoned at its deadline")
+		add(ended == ss.Deadline && ss.Deadline > ss.Began, "Run returned at its deadline")
+		add(ended < ss.Began && !ss.RunAbandoned, "Run ended before its turn")
+		add(ended < ss.Began && ss.RunAbandoned, "Run ended before its turn, abandoned to the letter")
+	}
 }

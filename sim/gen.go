@@ -112,8 +112,22 @@ func DrawSchedule(t *rapid.T) Schedule {
 	})
 	s.Services = rapid.SliceOfN(service, 1, 8).Draw(t, "services")
 
-	// The stop timeout, then each Stopper against its share.
+	// How shutdown goes: Stop calls the Stoppers (C3), or an ordered
+	// shutdown (C8), by Shutdown or under Serve.
+	switch rapid.IntRange(0, 7).Draw(t, "shutdown_kind") {
+	case 4, 5:
+		s.Ordered = true
+	case 6, 7:
+		s.Serve = true
+	}
+
+	// The stop timeout, then each Stopper against its share: timeout/n
+	// over the Stoppers, or (ordered) what the drain leaves over all n
+	// services.
 	stoppers := time.Duration(s.Stoppers())
+	if s.ordered() {
+		stoppers = time.Duration(len(s.Services))
+	}
 	switch rapid.IntRange(0, 6).Draw(t, "timeout_kind") {
 	case 0:
 		s.StopTimeout = 0
@@ -129,9 +143,26 @@ func DrawSchedule(t *rapid.T) Schedule {
 	default:
 		s.StopTimeout = units(t, unit, "timeout", 60)
 	}
+	if s.ordered() && rapid.IntRange(0, 2).Draw(t, "drain") == 0 {
+		// Within the budget, all of it, or beyond it (cut to it).
+		switch rapid.IntRange(0, 3).Draw(t, "drain_kind") {
+		case 0:
+			s.Drain = units(t, unit, "drain_for", 20)
+		case 1:
+			s.Drain = s.StopTimeout
+		case 2:
+			s.Drain = s.StopTimeout + 1
+		default:
+			s.Drain = s.StopTimeout - 1
+		}
+		s.Drain = max(s.Drain, 0)
+	}
 	var share time.Duration
 	if stoppers > 0 {
 		share = s.StopTimeout / stoppers
+		if s.ordered() {
+			share = (s.StopTimeout - min(s.Drain, max(s.StopTimeout, 0))) / stoppers
+		}
 	}
 	stop := rapid.Custom(func(t *rapid.T) StopStep {
 		if rapid.IntRange(0, 9).Draw(t, "stop_block") == 0 {
@@ -186,6 +217,32 @@ func DrawSchedule(t *rapid.T) Schedule {
 		s.RebackoffAt = max(at+time.Duration(rapid.IntRange(-1, 1).Draw(t, "rebackoff_nudge")), 1)
 		instants = dryInstants(s)
 	}
+	// Restart limits, leaning on the window's edges: exactly the span
+	// of the N failures of a dry run that would give up (then they are
+	// not within it: the window is half-open), or 1ns more or less.
+	for i := range s.Services {
+		if rapid.IntRange(0, 3).Draw(t, "limit") != 0 {
+			continue
+		}
+		lim := &Limit{N: rapid.IntRange(1, 4).Draw(t, "limit_n")}
+		var fails []time.Duration
+		for _, a := range supervise(s, i, bounds{cancel: forever, stop: forever}).attempts {
+			if a.End != forever && a.Outcome != Finished {
+				fails = append(fails, a.End)
+			}
+		}
+		if k := rapid.IntRange(0, 3).Draw(t, "window_kind"); k > 0 && len(fails) >= lim.N {
+			j := rapid.IntRange(0, len(fails)-lim.N).Draw(t, "window_from")
+			lim.Window = fails[j+lim.N-1] - fails[j] + time.Duration(k-2) // span-1, span, span+1
+		} else {
+			lim.Window = units(t, unit, "window", 30)
+		}
+		lim.Window = max(lim.Window, 1)
+		s.Services[i].Limit = lim
+		s.Services[i].Essential = rapid.Bool().Draw(t, "essential")
+	}
+	instants = dryInstants(s) // with the limits: a service that gives up does no more
+
 	last := time.Duration(0) // the last instant of the dry run
 	for _, at := range instants {
 		if len(at) > 0 {
@@ -220,7 +277,7 @@ func DrawSchedule(t *rapid.T) Schedule {
 	default:
 		s.StopAt, _ = pick("stop_instant")
 	}
-	if rapid.IntRange(0, 4).Draw(t, "stop_twice") == 0 {
+	if rapid.IntRange(0, 4).Draw(t, "stop_twice") == 0 && !s.Serve {
 		s.Stop2, s.Stop2At = true, s.StopAt+units(t, unit, "stop2_after", 20)
 	}
 	for range rapid.IntRange(0, 3).Draw(t, "health_samples") {
@@ -266,6 +323,13 @@ func DrawSchedule(t *rapid.T) Schedule {
 			}
 			return m
 		}), 1, 2).Draw(t, "misuses")
+	}
+	// An ordered shutdown whose turn would begin, on a timer, at an
+	// instant where the service's own timer fires too is left to the Go
+	// scheduler (Expectation.Ambiguous): such a schedule shuts down
+	// unordered instead.
+	if s.ordered() && Model(s).Ambiguous != "" {
+		s.Ordered, s.Serve, s.Drain = false, false, 0
 	}
 	return s
 }
@@ -363,7 +427,7 @@ const horizon = 1<<62 + 1<<61
 func dryInstants(s Schedule) [][]time.Duration {
 	out := make([][]time.Duration, len(s.Services))
 	for i := range s.Services {
-		l := supervise(s, i, forever)
+		l := supervise(s, i, bounds{cancel: forever, stop: forever})
 		for _, a := range l.attempts {
 			for _, x := range []time.Duration{a.Start, a.End} {
 				if x > 0 && x < horizon {

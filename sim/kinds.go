@@ -24,9 +24,10 @@ const (
 // TestStreamOf_ClassifiesEveryKind catches before any schedule runs.
 func streamOf(k lifecycle.EventKind) stream {
 	switch k {
-	case lifecycle.AttemptStarted, lifecycle.AttemptEnded, lifecycle.BackingOff:
+	case lifecycle.AttemptStarted, lifecycle.AttemptEnded, lifecycle.BackingOff, lifecycle.GaveUp:
 		return runStream
-	case lifecycle.StopCalled, lifecycle.StopEnded, lifecycle.StopAbandoned:
+	case lifecycle.StopCalled, lifecycle.StopEnded, lifecycle.StopAbandoned,
+		lifecycle.ServiceStopping, lifecycle.ServiceStopped:
 		return stopStream
 	}
 	return unclassified

@@ -1,8 +1,12 @@
 package sim
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -18,6 +22,18 @@ type Expectation struct {
 	// attempt that failed while ctx was live: the reachability counters
 	// read them, so the backoff rule is written once, in supervise.
 	Restarts [][]Restart
+	// Ambiguous says why the schedule's trace is not one the Go scheduler
+	// cannot change ("" when it is): an ordered shutdown's turn that
+	// begins, on a timer of the Manager or a service, at an instant where
+	// the service's own timer fires too. The two timers fire in the order
+	// they were armed, which for timers armed at one instant by two
+	// goroutines is the scheduler's; the generator does not draw such
+	// schedules ordered.
+	Ambiguous string
+	// Ended and GaveUpAt are, per service, when its supervise loop ended
+	// and when it gave up (Unset: never), as the reachability counters
+	// read them.
+	Ended, GaveUpAt []time.Duration
 }
 
 // Restart is the supervise loop's decision after attempt Attempt (from 0)
@@ -52,32 +68,43 @@ func Model(s Schedule) Expectation {
 		tr.Names = append(tr.Names, Name(i))
 	}
 
-	// C2 Supervision: one supervise loop per service.
+	// C2 Supervision: one supervise loop per service, told to stop by
+	// Run's ctx and (C7.1) by the start of shutdown; C3 or C8 Shutdown.
 	tr.Services = make([]ServiceTrace, len(s.Services))
-	var runEvents [][]Event
-	tr.RunReturned = s.CancelAt // Run returns once ctx is done ...
 	exp.Restarts = make([][]Restart, len(s.Services))
-	for i := range s.Services {
-		l := supervise(s, i, s.CancelAt)
+	lives := make([]life, len(s.Services))
+	var stopEvents [][]Event
+	if s.ordered() {
+		lives, tr.Stop, stopEvents, exp.Ambiguous = orderedShutdown(s, tr.Services)
+	} else {
+		for i := range s.Services {
+			lives[i] = supervise(s, i, bounds{cancel: s.CancelAt, stop: s.StopAt})
+		}
+		tr.Stop, stopEvents = shutdown(s, tr.Services)
+	}
+	tr.RunReturned = s.CancelAt // Run returns once ctx is done ...
+	for i, l := range lives {
+		exp.Ended, exp.GaveUpAt = append(exp.Ended, l.ended), append(exp.GaveUpAt, l.gaveUp)
 		tr.Services[i].Attempts, tr.Services[i].Ticks = l.attempts, l.ticks
 		exp.Restarts[i] = l.restarts
-		tr.Services[i].Logs = runLogs(l.attempts)
-		runEvents = append(runEvents, l.events)
+		tr.Services[i].Logs = append(l.logs, tr.Services[i].Logs...)
+		tr.Services[i].Events = mergeEvents(l.events, stopEvents[i])
 		for _, a := range l.attempts {
 			tr.RunReturned = max(tr.RunReturned, a.End) // ... and every Runner has returned.
 		}
 	}
-
-	// C3 Shutdown.
-	var stopEvents [][]Event
-	tr.Stop, stopEvents = shutdown(s, tr.Services)
-	if s.Stop2 {
+	if s.Serve {
+		// Serve returns once its shutdown is over (C8.5): every loop has
+		// ended by then, unless it was abandoned, which Serve does not wait
+		// for.
+		tr.RunReturned = tr.Stop.End
+		tr.ServeErr = serveErr(lives, tr.Stop)
+	}
+	tr.GaveUp = gaveUp(lives)
+	if s.Stop2 && !s.Serve {
 		// A second call does nothing: it waits for the first and returns
 		// its report.
 		tr.Stop2 = &Stop2Trace{Returned: max(s.Stop2At, tr.Stop.End), SameReport: true}
-	}
-	for i := range tr.Services {
-		tr.Services[i].Events = mergeEvents(runEvents[i], stopEvents[i])
 	}
 
 	// C4 Health.
@@ -141,25 +168,6 @@ func Model(s Schedule) Expectation {
 	return exp
 }
 
-// runLogs are the log records of a service's Run calls (docs/semantics.md):
-// a failure while ctx is live at Error (with the stack of a panic, and
-// saying so if its error's Error method panicked); finishing for good at
-// Info; once ctx is done, only a panic or Goexit, at Error.
-func runLogs(attempts []Attempt) []Log {
-	var logs []Log
-	for _, a := range attempts {
-		switch {
-		case a.Canceled && a.Outcome != Panic && a.Outcome != Goexit:
-		case a.Outcome == Finished && !a.Canceled:
-			logs = append(logs, Log{At: a.End, Level: "INFO"})
-		default:
-			logs = append(logs, Log{At: a.End, Level: "ERROR", Stack: a.Outcome == Panic,
-				Hostile: a.Outcome == Error && a.Detail == hostileDetail})
-		}
-	}
-	return logs
-}
-
 // trackerRecords returns what service i's Tracker records, from its
 // trace, if it has one: a Worker's ticks, or its own calls of Run.
 func trackerRecords(s Schedule, i int, st *ServiceTrace) ([]record, bool) {
@@ -177,42 +185,98 @@ func trackerRecords(s Schedule, i int, st *ServiceTrace) ([]record, bool) {
 type life struct {
 	attempts []Attempt  // the service's calls of Run
 	events   []Event    // its Run events
+	logs     []Log      // the records its loop logs
 	restarts []Restart  // the backoff decisions
 	ticks    []TickCall // a Worker's ticks
+	// ended is when the loop ended (Unset: never started); byStop says
+	// it ended at the instant it was told to stop, because of it: a Run
+	// cut short by its ctx, or a restart delay cut short.
+	ended  time.Duration
+	byStop bool
+	gaveUp time.Duration // when it gave up (C7.3), or Unset
 }
 
-// supervise is the supervise loop of service i, with Run's ctx cancelled at
-// cancelAt (0: before Run).
-func supervise(s Schedule, i int, cancelAt time.Duration) life {
-	var l life
-	if cancelAt == 0 {
-		return l // a ctx done at the call: Run starts nothing
+// bounds say when one service's supervise loop is told to stop.
+type bounds struct {
+	cancel time.Duration // its Run's ctx is done from here: Run's ctx, or (C8) its turn; 0: before Run
+	// stop is when shutdown begins for it (C7.1): from here an attempt
+	// that ends is not a failure, and nothing restarts. In an ordered
+	// shutdown it is its turn.
+	stop    time.Duration
+	noStart bool // Run starts nothing (C7.2: ordered, shutdown began before Run)
+}
+
+// supervise is the supervise loop of service i (C2, C7), told to stop by b.
+func supervise(s Schedule, i int, b bounds) life {
+	l := life{ended: Unset, gaveUp: Unset}
+	if b.cancel == 0 || b.noStart {
+		return l // a ctx done at the call, or shutdown begun: Run starts nothing
 	}
+	stopAt := min(b.cancel, b.stop)
+	sv := &s.Services[i]
 	attempts, events, restarts := &l.attempts, &l.events, &l.restarts
 	nextTick := 0                   // a Worker's next tick in its script
 	backoff := s.settings().Initial // the next restart delay
 	overflowed := false             // backoff is a doubling of a delay above MaxInt64/2
+	var failures []time.Duration    // when each failure ended, for RestartLimit
 	now := time.Duration(0)
 	for k := 0; ; k++ {
 		// 1. Call Run.
 		var a Attempt
-		if w := s.Services[i].Worker; w != nil {
+		if w := sv.Worker; w != nil {
 			var ticks []TickCall
-			a, ticks, nextTick = workerRun(w, Name(i), now, cancelAt, nextTick)
+			a, ticks, nextTick = workerRun(w, Name(i), now, b.cancel, nextTick)
 			l.ticks = append(l.ticks, ticks...)
 		} else {
-			a = attempt(s.Services[i].step(k), Name(i), k+1, now, cancelAt)
+			a = attempt(sv.step(k), Name(i), k+1, now, b.cancel)
 		}
 		*attempts = append(*attempts, a)
+		// C7.1: an attempt that ends once the service is to stop is not a
+		// failure (the event says Canceled), whatever it returned.
+		stopping := a.End >= stopAt
 		*events = append(*events,
 			Event{At: a.Start, Kind: "AttemptStarted", Attempt: k + 1},
 			Event{At: a.End, Kind: "AttemptEnded", Attempt: k + 1, Outcome: a.Outcome, Detail: eventDetail(a.Outcome, a.Detail),
-				Duration: a.End - a.Start, Canceled: a.Canceled})
-		// 2. ctx done when Run returned: the loop ends. So does finishing
-		// for good.
-		if a.Canceled || a.Outcome == Finished || a.End == forever {
+				Duration: a.End - a.Start, Canceled: stopping})
+		// 2. Told to stop when Run returned: the loop ends. Of such ends,
+		// a panic or Goexit is logged at Error, a return while ctx is
+		// live (shutdown began, ctx did not end) at Info.
+		if stopping || a.End == forever {
+			switch {
+			case a.Outcome == Panic || a.Outcome == Goexit:
+				l.logs = append(l.logs, failureLog(a))
+			case !a.Canceled:
+				l.logs = append(l.logs, Log{At: a.End, Level: "INFO"})
+			}
+			l.ended = a.End
+			l.byStop = a.End == stopAt && a.Start < stopAt && cutShort(sv.step(k), sv.Worker != nil, a)
 			return l
 		}
+		// Finishing for good ends the loop, logged at Info.
+		if a.Outcome == Finished {
+			l.logs = append(l.logs, Log{At: a.End, Level: "INFO"})
+			l.ended = a.End
+			return l
+		}
+		// C7.3: the failure that makes N within (t-W, t] gives up, with
+		// no delay: logged at Error, a GaveUp event, the loop ends.
+		if lim := sv.Limit; lim != nil {
+			failures = append(failures, a.End)
+			n := 0
+			for _, t := range failures {
+				if t > a.End-lim.Window {
+					n++
+				}
+			}
+			if n >= lim.N {
+				l.logs = append(l.logs, failureLog(a))
+				*events = append(*events, Event{At: a.End, Kind: "GaveUp", Attempt: k + 1, Outcome: a.Outcome,
+					Detail: giveUpDetail(lim, a.Outcome, a.Detail)})
+				l.ended, l.gaveUp = a.End, a.End
+				return l
+			}
+		}
+		l.logs = append(l.logs, failureLog(a))
 		// 4. A run of at least reset starts the doubling again. The
 		// setting is the one in force now (SetBackoff may have changed it).
 		cur := s.settingsAt(a.End)
@@ -220,15 +284,17 @@ func supervise(s Schedule, i int, cancelAt time.Duration) life {
 		if r.Reset {
 			backoff, overflowed = cur.Initial, false
 		}
-		// 5. Wait backoff (jittered), or until ctx is done. The driver's
-		// cancel timer is older than the backoff timer, so a wait ending
-		// exactly at cancelAt is cut short.
+		// 5. Wait backoff (jittered), or until told to stop. The driver's
+		// timers are older than the backoff timer, so a wait ending
+		// exactly at cancellation, or at the start of shutdown, is cut
+		// short; an ordered shutdown's turn cuts it at the turn.
 		r.Delay, r.Overflowed = backoff, overflowed
 		r.Wait = jittered(backoff, s.Jitter)
 		*events = append(*events, Event{At: a.End, Kind: "BackingOff", Attempt: k + 1, Duration: r.Wait})
 		restart := addSat(a.End, r.Wait)
-		if restart >= cancelAt {
+		if restart >= stopAt {
 			*restarts = append(*restarts, r)
+			l.ended, l.byStop = stopAt, stopAt != forever
 			return l
 		}
 		// 6. Double, saturating, capped at maximum.
@@ -243,6 +309,26 @@ func supervise(s Schedule, i int, cancelAt time.Duration) life {
 		*restarts = append(*restarts, r)
 		now = restart
 	}
+}
+
+// failureLog is the Error record of an attempt that failed (or failed
+// once told to stop), with the stack of a panic, saying so if its error's
+// Error method panicked.
+func failureLog(a Attempt) Log {
+	return Log{At: a.End, Level: "ERROR", Stack: a.Outcome == Panic, Hostile: a.Outcome == Error && a.Detail == hostileDetail}
+}
+
+// cutShort says whether attempt a, ending at its ctx's cancellation, ended
+// because of it, on the goroutines the cancellation woke: it honoured ctx,
+// or ignored it and returned at once.
+func cutShort(st Step, worker bool, a Attempt) bool {
+	return worker || a.Detail == "context canceled" || (st.Wait && st.Run == 0)
+}
+
+// giveUpDetail is a GaveUp event's Detail: the limit, and the last
+// failure as an AttemptEnded event describes it.
+func giveUpDetail(lim *Limit, o Outcome, detail string) string {
+	return fmt.Sprintf("%d in %v: %s", lim.N, fmtDur(lim.Window), eventDetail(o, detail))
 }
 
 // attempt is the k-th call of Run of service name, made at start.
@@ -307,58 +393,235 @@ func shutdown(s Schedule, services []ServiceTrace) (StopTrace, [][]Event) {
 	if n > 0 {
 		st.Budget = s.StopTimeout / n
 	}
-	share := st.Budget
 	now := s.StopAt
 	for i := len(s.Services) - 1; i >= 0; i-- {
-		sp := s.Services[i].Stopper
-		if sp == nil {
+		if s.Services[i].Stopper == nil {
 			continue
 		}
-		name := Name(i)
-		call := StopCall{Called: now, Deadline: now + share, Returned: Unset}
-		switch {
-		case sp.Block:
-		case sp.Took >= share && sp.Honour && sp.Took > 0:
-			// Done at the deadline (or at once if share <= 0), before its
-			// own timer: it returns ctx.Err().
-			call.Returned, call.Outcome, call.Detail = max(now+share, now), Error, "context deadline exceeded"
-		default:
-			call.Returned, call.Outcome, call.Detail = now+sp.Took, sp.End, stopDetail(sp, errPlainStop)
-		}
-		// A Stopper that returns while its ctx is live is in time; one
-		// whose ctx is done when it returns (at the very deadline
-		// included) or that never returns is abandoned.
-		call.CtxDone = call.Returned != Unset && call.Returned >= call.Deadline
-		inTime := call.Returned != Unset && !call.CtxDone
-		services[i].Stops = []StopCall{call}
-
-		res := StopResult{Service: name, Called: now, Deadline: call.Deadline}
-		events[i] = append(events[i], Event{At: now, Kind: "StopCalled", Duration: share})
-		// Logged at Error: a failure in time, an abandonment, and the
-		// failure of an abandoned call when it ends.
-		logs := &services[i].Logs
-		if call.Returned != Unset && call.Outcome != Nil {
-			*logs = append(*logs, Log{At: call.Returned, Level: "ERROR", Stack: call.Outcome == Panic,
-				Hostile: call.Outcome == Error && call.Detail == hostileDetail})
-		}
-		if inTime {
-			res.Elapsed, res.Outcome = call.Returned-now, call.Outcome
-			res.Err = stopErrClass(call.Outcome, call.Detail)
-			events[i] = append(events[i], Event{At: call.Returned, Kind: "StopEnded", Outcome: call.Outcome,
-				Detail: eventDetail(call.Outcome, call.Detail), Duration: res.Elapsed})
-			now = call.Returned
-		} else {
-			// The next Stopper is called at the deadline, or at once if it
-			// has passed already.
-			res.Abandoned, res.Elapsed, res.Err = true, max(share, 0), "deadline"
-			now = max(now+share, now)
-			events[i] = append(events[i], Event{At: now, Kind: "StopAbandoned", Duration: share})
-			*logs = append(*logs, Log{At: now, Level: "ERROR"})
-		}
+		res, ev, end := stopOne(s, i, now, st.Budget, &services[i])
+		events[i] = append(events[i], ev...)
 		st.Results = append(st.Results, res)
+		now = end
 	}
 	st.End, st.Returned = now, now
 	return st, events
+}
+
+// stopOne is the call of service i's Stop at now with budget share: its
+// result, its Stop events, and when the Manager is done with it (when it
+// returned in time, or its deadline). The Stopper's view of the call and
+// its log records go into st.
+func stopOne(s Schedule, i int, now, share time.Duration, st *ServiceTrace) (StopResult, []Event, time.Duration) {
+	sp := s.Services[i].Stopper
+	call := StopCall{Called: now, Deadline: now + share, Returned: Unset}
+	switch {
+	case sp.Block:
+	case sp.Took >= share && sp.Honour && sp.Took > 0:
+		// Done at the deadline (or at once if share <= 0), before its
+		// own timer: it returns ctx.Err().
+		call.Returned, call.Outcome, call.Detail = max(now+share, now), Error, "context deadline exceeded"
+	default:
+		call.Returned, call.Outcome, call.Detail = now+sp.Took, sp.End, stopDetail(sp, errPlainStop)
+	}
+	// A Stopper that returns while its ctx is live is in time; one
+	// whose ctx is done when it returns (at the very deadline
+	// included) or that never returns is abandoned.
+	call.CtxDone = call.Returned != Unset && call.Returned >= call.Deadline
+	inTime := call.Returned != Unset && !call.CtxDone
+	st.Stops = []StopCall{call}
+
+	res := StopResult{Service: Name(i), Called: now, Deadline: call.Deadline}
+	events := []Event{{At: now, Kind: "StopCalled", Duration: share}}
+	// Logged at Error: a failure in time, an abandonment, and the
+	// failure of an abandoned call when it ends.
+	if call.Returned != Unset && call.Outcome != Nil {
+		st.Logs = append(st.Logs, Log{At: call.Returned, Level: "ERROR", Stack: call.Outcome == Panic,
+			Hostile: call.Outcome == Error && call.Detail == hostileDetail})
+	}
+	if inTime {
+		res.Elapsed, res.Outcome = call.Returned-now, call.Outcome
+		res.Err = stopErrClass(call.Outcome, call.Detail)
+		events = append(events, Event{At: call.Returned, Kind: "StopEnded", Outcome: call.Outcome,
+			Detail: eventDetail(call.Outcome, call.Detail), Duration: res.Elapsed})
+		return res, events, call.Returned
+	}
+	// The next Stopper is called at the deadline, or at once if it
+	// has passed already.
+	res.Abandoned, res.Elapsed, res.Err = true, max(share, 0), "deadline"
+	end := max(now+share, now)
+	events = append(events, Event{At: end, Kind: "StopAbandoned", Duration: share})
+	st.Logs = append(st.Logs, Log{At: end, Level: "ERROR"})
+	return res, events, end
+}
+
+// orderedShutdown is C8: each service supervised until its turn, and the
+// shutdown's turns, last registered first. It returns the loops, the
+// report, the Stop events per service and, if the trace is not one the
+// Go scheduler cannot change, why (see Expectation.Ambiguous).
+func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, [][]Event, string) {
+	n := len(s.Services)
+	lives := make([]life, n)
+	events := make([][]Event, n)
+
+	// When shutdown begins: the first Shutdown; under Serve, ctx done or
+	// the first Essential service giving up (C8.5), whichever is first.
+	// Supervision before it does not depend on it.
+	start, byDriver := s.StopAt, true
+	if s.Serve {
+		start = s.CancelAt
+		for i, sv := range s.Services {
+			if sv.Essential && sv.Limit != nil {
+				if g := supervise(s, i, bounds{cancel: forever, stop: forever}).gaveUp; g != Unset && g < start {
+					start, byDriver = g, false
+				}
+			}
+		}
+	}
+	st := StopTrace{Start: start, Timeout: s.StopTimeout, Drain: min(s.Drain, max(s.StopTimeout, 0))}
+	st.Budget = (s.StopTimeout - st.Drain) / time.Duration(n)
+	// C7.2, C8.5: shutdown begun, or Serve's ctx done, before Run: Run
+	// starts nothing. (Run's ctx done before it: the same, by C2.9.)
+	noStart := start == 0 && byDriver
+	now := start + st.Drain
+	// inCascade: the turn begins in the cascade of the driver's timer
+	// (or before Run), before any timer of the Manager or a service at
+	// its instant.
+	inCascade := byDriver && st.Drain == 0
+	ambiguous := ""
+	if start == 0 && !byDriver {
+		// A give-up at 0 escalates while Run is still starting the
+		// others: which have started is the scheduler's.
+		ambiguous = "an Essential service gives up at 0, while Run starts the others"
+	}
+	for i := n - 1; i >= 0; i-- {
+		b, budget := now, st.Budget
+		deadline := b + budget
+		cancel := b // its turn cancels its ctx; Run's ctx may have first
+		if !s.Serve {
+			cancel = min(s.CancelAt, b)
+		}
+		l := supervise(s, i, bounds{cancel: cancel, stop: cancel, noStart: noStart})
+		lives[i] = l
+		started := l.ended != Unset
+		running := started && l.ended >= b // its loop had not ended before its turn
+		if ambiguous == "" && !inCascade && (s.Serve || b < s.CancelAt) && l.gaveUp != b {
+			dry := supervise(s, i, bounds{cancel: forever, stop: forever})
+			if running && dryAt(dry, b) {
+				ambiguous = fmt.Sprintf("%s's turn begins at %v, on a timer, where its own timer fires too", Name(i), fmtDur(b))
+			}
+		}
+
+		ss := ServiceStop{Service: Name(i), Began: b, Deadline: deadline, RunEnded: l.ended, Stopper: s.Services[i].Stopper != nil}
+		// A Run that had not returned before its deadline is abandoned;
+		// one that returns at the very instant of its deadline too. One
+		// whose loop had ended before its turn has nothing to wait for,
+		// but, to the letter of C8.3, with a negative budget (a deadline
+		// before the turn) it had not returned before its deadline either
+		// if it returned after it: abandoned (reported as a defect of the
+		// contract: it was not left running).
+		ss.RunAbandoned = started && l.ended >= deadline
+		if ss.RunAbandoned && running {
+			// Whether the Manager saw an abandoned loop end at the very
+			// instant it judged is the scheduler's: the recorder keeps
+			// RunEnded only if the loop had ended before the turn.
+			ss.RunEnded = Unset
+		}
+		runDone := b
+		if running {
+			runDone = l.ended
+		}
+		events[i] = append(events[i], Event{At: b, Kind: "ServiceStopping", Duration: budget})
+		end, stopAbandoned, stopNow := runDone, false, true
+		if ss.Stopper {
+			res, ev, stopEnd := stopOne(s, i, b, budget, &services[i])
+			events[i] = append(events[i], ev...)
+			st.Results = append(st.Results, res)
+			ss.Stop = res
+			stopAbandoned = res.Abandoned
+			end = max(end, stopEnd)
+			sp := s.Services[i].Stopper
+			stopNow = budget <= 0 || (!sp.Block && sp.Took == 0)
+		}
+		var errs []string
+		if ss.RunAbandoned {
+			errs = append(errs, "run abandoned")
+			services[i].Logs = append(services[i].Logs, Log{At: max(deadline, b), Level: "ERROR"})
+		}
+		if ss.Stop.Err != "" {
+			errs = append(errs, ss.Stop.Err)
+		}
+		ss.Err = strings.Join(errs, " + ")
+		outcome := Outcome("nil")
+		if ss.RunAbandoned || stopAbandoned {
+			end, outcome = max(deadline, b), "abandoned"
+		}
+		ss.Elapsed = end - b
+		events[i] = append(events[i], Event{At: end, Kind: "ServiceStopped", Outcome: outcome, Duration: ss.Elapsed})
+		st.Services = append(st.Services, ss)
+		// The next turn begins in this cascade if this one took no timer:
+		// its Run ended before its turn or because of it, its Stop (if
+		// any) returned at once, and no deadline was waited for.
+		runNow := !running || (l.ended == b && l.byStop)
+		inCascade = inCascade && end == b && runNow && stopNow
+		now = end
+	}
+	st.End, st.Returned = now, now
+	return lives, st, events, ambiguous
+}
+
+// dryAt says whether a dry run's loop does something at instant t: an
+// attempt starts or ends, or a Worker's tick.
+func dryAt(l life, t time.Duration) bool {
+	for _, a := range l.attempts {
+		if a.Start == t || a.End == t {
+			return true
+		}
+	}
+	for _, c := range l.ticks {
+		if c.Start == t || c.End == t {
+			return true
+		}
+	}
+	return false
+}
+
+// gaveUp is what Manager.GaveUp lists: the services that gave up, by
+// instant (ties by name: at one instant their order is the scheduler's).
+func gaveUp(lives []life) []string {
+	type g struct {
+		at time.Duration
+		i  int
+	}
+	var gs []g
+	for i, l := range lives {
+		if l.gaveUp != Unset {
+			gs = append(gs, g{l.gaveUp, i})
+		}
+	}
+	slices.SortFunc(gs, func(a, b g) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.i, b.i)) })
+	var out []string
+	for _, x := range gs {
+		out = append(out, fmt.Sprintf("%s at %v", Name(x.i), fmtDur(x.at)))
+	}
+	return out
+}
+
+// serveErr is Serve's error, classified (C8.5): each give-up, in order,
+// then each failure of the report, in stop order.
+func serveErr(lives []life, st StopTrace) []string {
+	var out []string
+	for _, g := range gaveUp(lives) {
+		out = append(out, "gave up: "+g)
+	}
+	for _, ss := range st.Services {
+		if ss.RunAbandoned {
+			out = append(out, ss.Service+": run abandoned")
+		}
+		if ss.Stop.Err != "" {
+			out = append(out, ss.Service+": "+ss.Stop.Err)
+		}
+	}
+	return out
 }
 
 // eventDetail is an event's Detail for a call that ended with o: the

@@ -282,6 +282,51 @@ var regressions = []struct {
 			},
 		},
 	},
+	{
+		// Library bug (issue 8): in an ordered turn, a Stop that returns
+		// in time while the Run is still awaited is reported as if it
+		// had taken the whole turn: StopResult.Elapsed 1ms and StopEnded
+		// at 1.000001ms, where C3.8 (by C8.6) says 0s at 1ns, when it
+		// returned. stopService calls call.result(end) once the turn is
+		// over, and result measures Since(called) then. Shrunk by rapid.
+		name: "OrderedStopElapsedWhenItReturned",
+		s: sim.Schedule{
+			Ordered: true, CancelAt: s1, StopAt: ns, StopTimeout: 3 * ms,
+			Services: []sim.Service{
+				{Steps: []sim.Step{{Wait: true, Run: ms, End: sim.Error}}, Stopper: &sim.StopStep{End: sim.Nil}},
+			},
+		},
+	},
+	{
+		// C8.3 to the letter: Stop(-1ms) gives a deadline before the
+		// turn, and a Run that returned after it (at 1ns, when Run's ctx
+		// was cancelled), before Stop was even called, "had not returned
+		// before its deadline": abandoned, though it was not left
+		// running. Reported as a defect of the contract.
+		name: "RunEndedBeforeItsTurnAbandonedToTheLetter",
+		s: sim.Schedule{
+			Ordered: true, CancelAt: ns, StopAt: ms, StopTimeout: -ms,
+			Services: []sim.Service{{}},
+		},
+	},
+	{
+		// RestartLimit(3, w) on failures every 2s from 1s (0, 1s, 3s, 5s,
+		// ...): with w = 4s, the failure at 5s sees (1s, 5s], which
+		// leaves out the one at 1s: never 3, it runs on; with w =
+		// 4s+1ns it gives up at 5s, and being not Essential, the others
+		// run on until Serve's ctx is done at 100s.
+		name: "GiveUpHalfOpenWindow",
+		s: sim.Schedule{
+			Serve: true, CancelAt: 100 * s1, StopTimeout: 4 * s1, Drain: s1,
+			Backoff: &sim.Backoff{Initial: s1, Maximum: 2 * s1, Reset: 60 * s1},
+			Services: []sim.Service{
+				{Steps: []sim.Step{{Run: 2 * s1, End: sim.Nil}}, Stopper: &sim.StopStep{Took: s1, End: sim.Nil}},
+				{Steps: fails(6, sim.Step{End: sim.Error}), Limit: &sim.Limit{N: 3, Window: 4 * s1}, Essential: true},
+				{Steps: fails(6, sim.Step{End: sim.Error}), Limit: &sim.Limit{N: 3, Window: 4*s1 + ns}},
+				{Steps: []sim.Step{{Run: 5 * s1, End: sim.Panic}}},
+			},
+		},
+	},
 }
 
 func TestRegressions(t *testing.T) {

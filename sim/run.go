@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log"
 	"log/slog"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -56,6 +58,12 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		r := j.R
 		opts = append(opts, lifecycle.WithJitter(j.Fraction, func() float64 { return r }))
 	}
+	if s.Ordered {
+		opts = append(opts, lifecycle.WithOrderedShutdown())
+	}
+	if s.ordered() && s.Drain > 0 {
+		opts = append(opts, lifecycle.WithDrain(s.Drain))
+	}
 	m := lifecycle.NewManager(opts...)
 	if s.Logger != LoggerWith {
 		// slog.Default is global: set it once the Manager exists (so a
@@ -83,7 +91,14 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		}
 		rec.stopErrs[i] = sv.stopErr
 		rec.mayPanic[sv.name] = sv.plan.Health != nil && !sv.plan.Health.Tracker
-		m.Register(sv.name, sv.wrap())
+		var sopts []lifecycle.ServiceOption
+		if l := sv.plan.Limit; l != nil {
+			sopts = append(sopts, lifecycle.RestartLimit(l.N, l.Window))
+		}
+		if sv.plan.Essential {
+			sopts = append(sopts, lifecycle.Essential())
+		}
+		m.Register(sv.name, sv.wrap(), sopts...)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -120,14 +135,16 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	canceledAt := atomic.Int64{}
 	at(s.CancelAt, func() { canceledAt.Store(int64(clk.Since(Epoch))); cancel() })
 	var stopsLeft, samplesLeft atomic.Int32
-	stopsLeft.Add(1)
-	at(s.StopAt, func() {
-		o.label("driver.stop1")
-		rep := m.Shutdown(s.StopTimeout)
-		rec.shutdown(rep)
-		stopsLeft.Add(-1)
-	})
-	if s.Stop2 {
+	if !s.Serve {
+		stopsLeft.Add(1)
+		at(s.StopAt, func() {
+			o.label("driver.stop1")
+			rep := m.Shutdown(s.StopTimeout)
+			rec.shutdown(rep)
+			stopsLeft.Add(-1)
+		})
+	}
+	if s.Stop2 && !s.Serve {
 		stopsLeft.Add(1)
 		timeout2 := s.StopTimeout*2 + 1
 		if o.Together && s.Stop2At == s.StopAt {
@@ -168,8 +185,16 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	var runDone atomic.Bool
 	arm()
 	go func() {
-		m.Run(ctx)
-		rec.runEnded()
+		if s.Serve {
+			// Serve returns no report: a later Shutdown returns the one
+			// its shutdown made (C3.9), at once.
+			err := m.Serve(ctx, s.StopTimeout)
+			rec.served(err)
+			rec.shutdown(m.Shutdown(0))
+		} else {
+			m.Run(ctx)
+		}
+		rec.runEnded(m.GaveUp())
 		runDone.Store(true)
 	}()
 
@@ -257,6 +282,8 @@ type recorder struct {
 	logs        [][]Log
 	strayLogs   []string // log records naming no known service
 	runReturned time.Duration
+	gaveUp      []string
+	serveErr    []string
 	report      *lifecycle.StopReport
 	stopAt      time.Duration // when the first Shutdown returned
 	report2     *lifecycle.StopReport
@@ -297,11 +324,101 @@ func (r *recorder) stopCall(i int, c StopCall) {
 	r.stops[i] = append(r.stops[i], c)
 }
 
-func (r *recorder) runEnded() {
+// runEnded records that Run (or Serve) returned, and what
+// Manager.GaveUp() lists then.
+func (r *recorder) runEnded(gaveUp []error) {
 	now := r.now()
+	var list []string
+	var ats []time.Duration
+	for _, err := range gaveUp {
+		var gu *lifecycle.GiveUpError
+		if !errors.As(err, &gu) {
+			list, ats = append(list, fmt.Sprintf("not a *GiveUpError: %T %s", err, describe(err))), append(ats, -1)
+			continue
+		}
+		at := gu.At.Sub(Epoch)
+		list, ats = append(list, fmt.Sprintf("%s at %v", gu.Service, fmtDur(at))), append(ats, at)
+	}
+	sortByInstant(list, ats)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.runReturned = now
+	r.gaveUp = list
+}
+
+// sortByInstant sorts lines by their instants, ties by text: services
+// that give up at one instant do so in the order the Go scheduler runs
+// them.
+func sortByInstant(lines []string, ats []time.Duration) {
+	idx := make([]int, len(lines))
+	for k := range idx {
+		idx[k] = k
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		if ats[a] != ats[b] {
+			return cmp.Compare(ats[a], ats[b])
+		}
+		return strings.Compare(lines[a], lines[b])
+	})
+	sorted := make([]string, len(lines))
+	for k, j := range idx {
+		sorted[k] = lines[j]
+	}
+	copy(lines, sorted)
+}
+
+// served records Serve's error, classified: each error it joins, flattened
+// (errors.Join), as a line naming the service.
+func (r *recorder) served(err error) {
+	var lines, gave []string
+	var ats []time.Duration
+	for _, e := range leaves(err) {
+		var gu *lifecycle.GiveUpError
+		if errors.As(e, &gu) {
+			gave, ats = append(gave, fmt.Sprintf("gave up: %s at %v", gu.Service, fmtDur(gu.At.Sub(Epoch)))), append(ats, gu.At.Sub(Epoch))
+			continue
+		}
+		name := "?"
+		if m := namedService.FindStringSubmatch(describe(e)); m != nil {
+			name = m[1]
+		}
+		lines = append(lines, name+": "+r.classifyTurnErr(name, e))
+	}
+	sortByInstant(gave, ats)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.serveErr = append(gave, lines...)
+}
+
+// namedService finds the service an error of the Manager names.
+var namedService = regexp.MustCompile(`service "(svc\d+)"`)
+
+// leaves flattens the errors that err joins (errors.Join, at any depth).
+func leaves(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// classifyTurnErr classifies one error of an ordered shutdown's turn: the
+// abandonment of Run, or what a StopResult's Err is.
+func (r *recorder) classifyTurnErr(name string, err error) string {
+	if errors.Is(err, context.DeadlineExceeded) && strings.Contains(describe(err), "Run of service") {
+		return "run abandoned"
+	}
+	var stopErr error
+	if i, ok := r.index[name]; ok {
+		stopErr = r.stopErrs[i]
+	}
+	return classifyStopErr(name, err, stopErr)
 }
 
 func (r *recorder) shutdown(rep lifecycle.StopReport) {
@@ -349,8 +466,13 @@ func (r *recorder) sampleHTTP(j int, s HealthSample) {
 // event records a lifecycle.Event; it is the WithEvents function.
 func (r *recorder) event(e lifecycle.Event) {
 	ev := Event{At: e.Time.Sub(Epoch), Kind: e.Kind.String(), Attempt: e.Attempt, Duration: e.Duration, Canceled: e.Canceled}
-	if e.Kind == lifecycle.AttemptEnded || e.Kind == lifecycle.StopEnded {
+	switch e.Kind {
+	case lifecycle.AttemptEnded, lifecycle.StopEnded:
 		ev.Outcome, ev.Detail = outcomeOf(e)
+	case lifecycle.GaveUp:
+		ev.Outcome, ev.Detail = giveUpOf(e)
+	case lifecycle.ServiceStopped:
+		ev.Outcome = Outcome(e.Outcome.String())
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -405,12 +527,28 @@ func outcomeOf(e lifecycle.Event) (Outcome, string) {
 	return Outcome(e.Outcome.String()), ""
 }
 
+// giveUpOf maps a GaveUp event to the sim's terms: the last failure's
+// outcome, and a Detail that gives the limit of its *lifecycle.GiveUpError
+// and the failure as an AttemptEnded event would describe it. An Err that
+// is not a *GiveUpError about this failure shows in Detail.
+func giveUpOf(e lifecycle.Event) (Outcome, string) {
+	var gu *lifecycle.GiveUpError
+	if !errors.As(e.Err, &gu) {
+		return Outcome(e.Outcome.String()), fmt.Sprintf("bad Err %T %s", e.Err, describe(e.Err))
+	}
+	o, detail := outcomeOf(lifecycle.Event{Service: e.Service, Outcome: e.Outcome, Err: gu.Last})
+	if gu.Service != e.Service || !gu.At.Equal(e.Time) || (gu.Last != nil && !errors.Is(gu, gu.Last)) {
+		detail = fmt.Sprintf("bad GiveUpError for %q at %v (%s)", gu.Service, fmtDur(gu.At.Sub(Epoch)), detail)
+	}
+	return o, fmt.Sprintf("%d in %v: %s", gu.Failures, fmtDur(gu.Window), detail)
+}
+
 // trace returns what was recorded, in canonical form.
 func (r *recorder) trace() *Trace {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health,
-		Misuse: r.misuse}
+		Misuse: r.misuse, GaveUp: r.gaveUp, ServeErr: r.serveErr}
 	tr.Services = make([]ServiceTrace, len(r.attempts))
 	for i := range tr.Services {
 		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Ticks: r.ticks[i], Stops: r.stops[i],
@@ -446,6 +584,34 @@ func (r *recorder) stopTrace(rep lifecycle.StopReport) StopTrace {
 		}
 		res.Err = classifyStopErr(x.Service, x.Err, stopErr)
 		st.Results = append(st.Results, res)
+	}
+	st.Drain = rep.Drain
+	k := 0 // the next of Stoppers
+	for _, x := range rep.Services {
+		ss := ServiceStop{Service: x.Service, Began: unstamp(x.Began), Deadline: unstamp(x.Deadline), RunEnded: unstamp(x.RunEnded),
+			RunAbandoned: x.RunAbandoned, Stopper: x.Stopper, Elapsed: x.Elapsed}
+		if ss.RunAbandoned && ss.RunEnded >= ss.Began {
+			// A loop that ends at the instant the Manager judges it (a
+			// Run that returns at once when Stop(0) cancels it) may or may
+			// not be seen as ended: the Go scheduler decides. Kept only
+			// when it ended before its turn.
+			ss.RunEnded = Unset
+		}
+		var errs []string
+		for _, e := range leaves(x.Err) {
+			errs = append(errs, r.classifyTurnErr(x.Service, e))
+		}
+		ss.Err = strings.Join(errs, " + ")
+		if x.Stopper {
+			// The same StopResult as in Stoppers, in the same order.
+			if k < len(st.Results) && k < len(rep.Stoppers) && reflect.DeepEqual(x.Stop, rep.Stoppers[k]) {
+				ss.Stop = st.Results[k]
+			} else {
+				ss.Stop.Err = "not the StopResult of Stoppers"
+			}
+			k++
+		}
+		st.Services = append(st.Services, ss)
 	}
 	return st
 }

@@ -63,7 +63,21 @@ type Schedule struct {
 	// then.
 	Logger         string
 	LoggerSwitchAt time.Duration
+
+	// Ordered makes the Manager WithOrderedShutdown: each service has a
+	// context of its own, cancelled in its turn (docs/contract.md, C8).
+	Ordered bool
+	// Drain is WithDrain's (0: not given); with Ordered or Serve only.
+	Drain time.Duration
+	// Serve makes the driver call Serve(ctx, StopTimeout) at virtual 0
+	// instead of Run and Shutdown: ctx is cancelled at CancelAt, and
+	// shutdown begins then, or when an Essential service gives up. StopAt
+	// and Stop2 are then unused. Serve implies Ordered.
+	Serve bool
 }
+
+// ordered reports whether shutdown is the ordered one of C8.
+func (s *Schedule) ordered() bool { return s.Ordered || s.Serve }
 
 // The loggers a Manager can have (Schedule.Logger).
 const (
@@ -104,6 +118,17 @@ type Service struct {
 	// Worker, if set, makes the service a lifecycle.Worker instead: Steps,
 	// Stopper and Health are then unused (a Worker reports health).
 	Worker *WorkerPlan
+	// Limit, if set, is the service's RestartLimit; Essential is
+	// Essential() (it escalates under Serve when it gives up).
+	Limit     *Limit
+	Essential bool
+}
+
+// Limit is the argument of RestartLimit: give up at the failure that
+// makes N failures within the half-open window (t-Window, t].
+type Limit struct {
+	N      int
+	Window time.Duration
 }
 
 // reports says whether the service implements HealthReporter.
@@ -275,10 +300,19 @@ func (s Schedule) String() string {
 	for _, m := range s.Misuse {
 		fmt.Fprintf(&b, "; at %v %s", fmtDur(m.At), m.Kind)
 	}
+	switch {
+	case s.Serve:
+		b.WriteString("; Serve instead of Run and Shutdown")
+	case s.Ordered:
+		b.WriteString("; ordered shutdown")
+	}
+	if s.ordered() && s.Drain > 0 {
+		fmt.Fprintf(&b, ", drain %v", fmtDur(s.Drain))
+	}
 	b.WriteString("\n")
 	for i, sv := range s.Services {
 		if sv.Worker != nil {
-			fmt.Fprintf(&b, "%s: %s\n", Name(i), sv.Worker)
+			fmt.Fprintf(&b, "%s: %s%s\n", Name(i), sv.Worker, sv.options())
 			continue
 		}
 		fmt.Fprintf(&b, "%s: run", Name(i))
@@ -292,9 +326,22 @@ func (s Schedule) String() string {
 		if sv.Health != nil {
 			b.WriteString("; health " + sv.Health.String())
 		}
+		b.WriteString(sv.options())
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// options renders the service's RestartLimit and Essential.
+func (sv *Service) options() string {
+	o := ""
+	if l := sv.Limit; l != nil {
+		o += fmt.Sprintf("; RestartLimit(%d, %v)", l.N, fmtDur(l.Window))
+	}
+	if sv.Essential {
+		o += "; Essential"
+	}
+	return o
 }
 
 // GoString makes rapid's log of a drawn schedule readable.

@@ -23,6 +23,14 @@ type Trace struct {
 	Health      []HealthSample // one per Schedule.HealthAt, in that order
 	Misuse      []MisuseResult // one per Schedule.Misuse, in that order
 
+	// GaveUp is Manager.GaveUp() once Run (or Serve) returned: "svc<i> at
+	// <instant>" per service that gave up, by instant, ties by name.
+	GaveUp []string
+	// ServeErr is Serve's error, classified: one line per error it joins
+	// ("gave up: svc1 at 3s", "svc0: run abandoned", "svc0: deadline"),
+	// give-ups ordered as GaveUp is; empty for nil, or without Serve.
+	ServeErr []string
+
 	// StrayLogs are log records that name no registered service.
 	StrayLogs []string
 
@@ -110,6 +118,33 @@ type StopTrace struct {
 	Timeout    time.Duration
 	Budget     time.Duration
 	Results    []StopResult // in call order
+	// An ordered shutdown's (C8.6): the drain, and each service's turn,
+	// in stop order.
+	Drain    time.Duration
+	Services []ServiceStop
+}
+
+// ServiceStop is one ServiceStop of an ordered report. Stop is its
+// StopResult, also in Results; Err is classified: "run abandoned", the
+// Stop's Err as StopResult.Err says it, or both joined by " + ".
+type ServiceStop struct {
+	Service         string
+	Began, Deadline time.Duration
+	RunEnded        time.Duration // Unset: never started
+	RunAbandoned    bool
+	Stopper         bool
+	Stop            StopResult
+	Elapsed         time.Duration
+	Err             string
+}
+
+func (ss ServiceStop) String() string {
+	stop := "no Stopper"
+	if ss.Stopper {
+		stop = "stop {" + ss.Stop.String() + "}"
+	}
+	return fmt.Sprintf("%s began %v deadline %v run ended %s abandoned=%v %s elapsed %v %q",
+		ss.Service, fmtDur(ss.Began), fmtDur(ss.Deadline), fmtStamp(ss.RunEnded), ss.RunAbandoned, stop, fmtDur(ss.Elapsed), ss.Err)
 }
 
 // StopResult is one StopResult of the report. Err is classified: "" (nil),
@@ -211,6 +246,18 @@ func (t *Trace) String() string {
 	fmt.Fprintf(&b, "shutdown %s\n", t.Stop)
 	for _, r := range t.Stop.Results {
 		fmt.Fprintf(&b, "  %s\n", r)
+	}
+	if t.Stop.Drain != 0 || t.Stop.Services != nil {
+		fmt.Fprintf(&b, "  drain %v\n", fmtDur(t.Stop.Drain))
+	}
+	for _, ss := range t.Stop.Services {
+		fmt.Fprintf(&b, "  turn %s\n", ss)
+	}
+	for _, g := range t.GaveUp {
+		fmt.Fprintf(&b, "gave up %s\n", g)
+	}
+	for _, e := range t.ServeErr {
+		fmt.Fprintf(&b, "serve error %s\n", e)
 	}
 	if t.Stop2 != nil {
 		fmt.Fprintf(&b, "shutdown again returned %s same=%v\n", fmtStamp(t.Stop2.Returned), t.Stop2.SameReport)
