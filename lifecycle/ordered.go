@@ -96,16 +96,17 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 
 	// Wait for both, or for the deadline.
 	schedpoint.Yield("stop.select", nil)
-	var end stopEnd
+	// The Stop result is taken as soon as Stop ends, so that its Elapsed
+	// and its events say when it returned, not when the turn ended.
 	for ended != nil || stopped != nil {
 		select {
 		case <-ended:
 			ended = nil
-		case end = <-stopped:
-			stopped = nil
+		case end := <-stopped:
+			res.Stop, stopped = call.result(end), nil
 		case <-ctx.Done():
 			if stopped != nil {
-				end, stopped = call.atDeadline(), nil
+				res.Stop, stopped = call.result(call.atDeadline()), nil
 			}
 			ended = nil
 		}
@@ -130,7 +131,6 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 			slog.String("service", s.name), slog.Duration("budget", budget))
 	}
 	if call != nil {
-		res.Stop = call.result(end)
 		errs = append(errs, res.Stop.Err)
 	}
 	res.Err = errors.Join(errs...)
