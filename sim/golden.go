@@ -184,8 +184,8 @@ func parseSchedule(text string, first int) (Schedule, error) {
 	return s, nil
 }
 
-// parseGoldenLine reads one line of a schedule into s; *sv is the service being
-// read, nil before the first "service" line.
+// parseGoldenLine reads one line of a schedule into s; *sv is the service
+// being read, nil before the first "service" line.
 func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string) error {
 	key, args := f[0], f[1:]
 	if *sv == nil && key != "service" {
@@ -331,8 +331,8 @@ func parseGoldenPiece(h *HealthPlan, args []string) error {
 	return err
 }
 
-// parseGoldenEnd reads "<outcome>[/<shape>]", the outcome one of allowed and the
-// shape one of shapes[outcome].
+// parseGoldenEnd reads "<outcome>[/<shape>]", the outcome one of allowed
+// and the shape one of shapes[outcome].
 func parseGoldenEnd(s string, shapes map[Outcome][]string, allowed ...Outcome) (Outcome, string, error) {
 	o, shape, _ := strings.Cut(s, "/")
 	if !slices.Contains(allowed, Outcome(o)) {
@@ -361,8 +361,8 @@ func goldenKeyValues(args []string) (goldenValues, error) {
 
 // read reads the fields named by pairs of (key, pointer): every key must be
 // there, and no other. A *time.Duration reads a duration, a *float64 a
-// float, an *int an integer, a *string a quoted string or "never" (kept as
-// written, for parseGoldenStamp).
+// float, an *int an integer; a *string gets the quoted string of name and
+// error, and any other field as written (an instant, for parseGoldenStamp).
 func (kv goldenValues) read(pairs ...any) error {
 	if len(kv) != len(pairs)/2 {
 		var keys []string
@@ -435,8 +435,8 @@ var goldenUnits = []struct {
 	d    time.Duration
 }{{"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", 1}}
 
-// goldenDur writes d exactly, as an integer and the largest unit that divides it:
-// 0s, 90s, 2m, 1500ms, -7ns, 9223372036854775807ns. Go's
+// goldenDur writes d exactly, as an integer and the largest unit that
+// divides it: 0s, 90s, 2m, 1500ms, -7ns, 9223372036854775807ns. Go's
 // time.ParseDuration reads it back.
 func goldenDur(d time.Duration) string {
 	if d == 0 {
@@ -450,8 +450,8 @@ func goldenDur(d time.Duration) string {
 	panic("unreachable")
 }
 
-// parseGoldenDur reads what goldenDur writes: an optional '-', decimal digits and one
-// unit.
+// parseGoldenDur reads what goldenDur writes: an optional '-', decimal
+// digits and one unit.
 func parseGoldenDur(s string) (time.Duration, error) {
 	num := strings.TrimRight(s, "hmsun")
 	for _, u := range goldenUnits {
@@ -558,9 +558,9 @@ func goldenUnquote(q string) (string, error) {
 }
 
 // GoldenTrace renders t in the golden format (docs/golden.md): one fact
-// per line, each starting with its kind, every time exact (goldenDur), every
-// text quoted (goldenQuote). Workers' ticks, HTTP answers and misuse are not in
-// it (not yet in the format).
+// per line, each starting with what it is about, every time exact, every
+// text quoted. Workers' ticks, HTTP answers and misuse are left out: they
+// are not yet in the format.
 func GoldenTrace(t *Trace) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
