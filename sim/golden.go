@@ -1,0 +1,637 @@
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Golden is one case of the golden corpus (testdata/golden, described in
+// docs/golden.md): a schedule and the trace it must give, as text that an
+// implementation of the contract in any language can read.
+type Golden struct {
+	Name     string   // the case's name: the file's base name
+	Rules    []string // the contract rules it exercises, "C2.7" ...
+	Notes    []string // what it shows, one line each
+	Schedule Schedule
+	Trace    string // the expected trace, as GoldenTrace renders it
+}
+
+// ParseGolden reads a golden file. Its errors name the line.
+func ParseGolden(text string) (*Golden, error) {
+	g := &Golden{}
+	head, rest, ok := strings.Cut(text, "\nschedule:\n")
+	if !ok {
+		return nil, errors.New("golden: no \"schedule:\" line")
+	}
+	sched, trace, ok := strings.Cut(rest, "\ntrace:\n")
+	if !ok {
+		return nil, errors.New("golden: no \"trace:\" line after \"schedule:\"")
+	}
+	g.Trace = trace
+	for n, line := range strings.Split(head, "\n") {
+		key, val, _ := strings.Cut(line, " ")
+		switch {
+		case line == "":
+		case n == 0 && key == "case" && val != "":
+			g.Name = val
+		case n == 0:
+			return nil, errors.New("golden: line 1: want \"case <name>\"")
+		case key == "rules" && g.Rules == nil:
+			g.Rules = strings.Fields(val)
+		case key == "note":
+			g.Notes = append(g.Notes, val)
+		default:
+			return nil, fmt.Errorf("golden: line %d: want \"rules ...\" once, then \"note ...\" lines: %q", n+1, line)
+		}
+	}
+	if len(g.Rules) == 0 {
+		return nil, errors.New("golden: no \"rules\" line")
+	}
+	var err error
+	if g.Schedule, err = parseSchedule(sched, strings.Count(head, "\n")+3); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Format writes g as a golden file: the header, the schedule in its
+// canonical form, and the trace.
+func (g *Golden) Format() (string, error) {
+	sched, err := FormatSchedule(g.Schedule)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "case %s\nrules %s\n", g.Name, strings.Join(g.Rules, " "))
+	for _, n := range g.Notes {
+		fmt.Fprintf(&b, "note %s\n", n)
+	}
+	fmt.Fprintf(&b, "\nschedule:\n%s\ntrace:\n%s", sched, g.Trace)
+	return b.String(), nil
+}
+
+// FormatSchedule writes s in the golden format, canonically: one fact per
+// line, top-level lines first in a fixed order, then each service. It fails
+// on the features the format cannot express yet (docs/golden.md).
+func FormatSchedule(s Schedule) (string, error) {
+	switch {
+	case len(s.Misuse) > 0:
+		return "", errors.New("golden: misuse is not yet in the format")
+	case s.Logger != LoggerWith || s.LoggerSwitchAt != 0:
+		return "", errors.New("golden: the default logger is not yet in the format")
+	case slices.ContainsFunc(s.HealthVia, func(v string) bool { return v != ViaCall }):
+		return "", errors.New("golden: health samples over HTTP are not yet in the format")
+	}
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	if o := s.Backoff; o != nil {
+		line("backoff initial=%s maximum=%s reset=%s", goldenDur(o.Initial), goldenDur(o.Maximum), goldenDur(o.Reset))
+	}
+	if j := s.Jitter; j != nil {
+		line("jitter fraction=%s draw=%s", goldenFloat(j.Fraction), goldenFloat(j.R))
+	}
+	if o := s.Rebackoff; o != nil {
+		line("setbackoff at=%s initial=%s maximum=%s reset=%s", goldenDur(s.RebackoffAt), goldenDur(o.Initial), goldenDur(o.Maximum), goldenDur(o.Reset))
+	}
+	line("cancel at=%s", goldenDur(s.CancelAt))
+	line("shutdown at=%s timeout=%s", goldenDur(s.StopAt), goldenDur(s.StopTimeout))
+	if s.Stop2 {
+		line("shutdown-again at=%s", goldenDur(s.Stop2At))
+	}
+	for _, at := range s.HealthAt {
+		line("sample at=%s", goldenDur(at))
+	}
+	for i, sv := range s.Services {
+		if sv.Worker != nil {
+			return "", fmt.Errorf("golden: %s: Workers are not yet in the format", Name(i))
+		}
+		line("service %s", Name(i))
+		for _, st := range sv.Steps {
+			switch {
+			case st.Wait && st.Honour:
+				line("  run wait")
+			case st.Wait:
+				line("  run wait+%s %s", goldenDur(st.Run), endShape(st.End, st.Shape))
+			case st.Honour:
+				line("  run %s honour %s", goldenDur(st.Run), endShape(st.End, st.Shape))
+			default:
+				line("  run %s %s", goldenDur(st.Run), endShape(st.End, st.Shape))
+			}
+		}
+		if sp := sv.Stopper; sp != nil {
+			switch {
+			case sp.Block:
+				line("  stop block")
+			case sp.Honour:
+				line("  stop %s honour %s", goldenDur(sp.Took), endShape(sp.End, sp.Shape))
+			default:
+				line("  stop %s %s", goldenDur(sp.Took), endShape(sp.End, sp.Shape))
+			}
+		}
+		if h := sv.Health; h != nil {
+			switch {
+			case h.Tracker && h.Calls == TrackSuccessFailure:
+				line("  health tracker")
+			case h.Tracker:
+				line("  health tracker %s", h.Calls)
+			}
+			for _, p := range h.Pieces {
+				if p.Panic {
+					line("  health piece until=%s panic", goldenDur(p.Until))
+					continue
+				}
+				line("  health piece until=%s name=%s ok=%s fail=%s error=%s failures=%d", goldenDur(p.Until),
+					goldenQuote(p.Name), goldenStamp(p.LastSuccess), goldenStamp(p.LastFailure), goldenQuote(p.LastError), p.Failures)
+			}
+		}
+	}
+	return b.String(), nil
+}
+
+// ParseSchedule reads a schedule written by [FormatSchedule], or by hand
+// in the same format.
+func ParseSchedule(text string) (Schedule, error) { return parseSchedule(text, 1) }
+
+// parseSchedule reads a schedule whose first line is line first of its
+// file.
+func parseSchedule(text string, first int) (Schedule, error) {
+	var s Schedule
+	var sv *Service
+	seen := map[string]bool{}
+	for n, raw := range strings.Split(text, "\n") {
+		line := strings.TrimSpace(raw)
+		if line == "" {
+			continue
+		}
+		fields, err := goldenFields(line)
+		if err == nil {
+			err = parseGoldenLine(&s, &sv, seen, fields)
+		}
+		if err != nil {
+			return Schedule{}, fmt.Errorf("golden: line %d: %v: %q", first+n, err, line)
+		}
+	}
+	switch {
+	case !seen["cancel"]:
+		return Schedule{}, errors.New("golden: the schedule has no \"cancel\" line")
+	case !seen["shutdown"]:
+		return Schedule{}, errors.New("golden: the schedule has no \"shutdown\" line")
+	}
+	return s, nil
+}
+
+// parseGoldenLine reads one line of a schedule into s; *sv is the service
+// being read, nil before the first "service" line.
+func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string) error {
+	key, args := f[0], f[1:]
+	if *sv == nil && key != "service" {
+		if seen[key] && key != "sample" {
+			return errors.New("repeated")
+		}
+		seen[key] = true
+	}
+	switch {
+	case key == "service":
+		if len(args) != 1 || args[0] != Name(len(s.Services)) {
+			return fmt.Errorf("want \"service %s\": services are named in order", Name(len(s.Services)))
+		}
+		s.Services = append(s.Services, Service{})
+		*sv = &s.Services[len(s.Services)-1]
+		return nil
+	case *sv != nil:
+		return parseGoldenService(*sv, key, args)
+	}
+	kv, err := goldenKeyValues(args)
+	if err != nil {
+		return err
+	}
+	switch key {
+	case "backoff":
+		s.Backoff = &Backoff{}
+		return kv.read("initial", &s.Backoff.Initial, "maximum", &s.Backoff.Maximum, "reset", &s.Backoff.Reset)
+	case "jitter":
+		s.Jitter = &Jitter{}
+		return kv.read("fraction", &s.Jitter.Fraction, "draw", &s.Jitter.R)
+	case "setbackoff":
+		s.Rebackoff = &Backoff{}
+		return kv.read("at", &s.RebackoffAt, "initial", &s.Rebackoff.Initial, "maximum", &s.Rebackoff.Maximum, "reset", &s.Rebackoff.Reset)
+	case "cancel":
+		return kv.read("at", &s.CancelAt)
+	case "shutdown":
+		return kv.read("at", &s.StopAt, "timeout", &s.StopTimeout)
+	case "shutdown-again":
+		s.Stop2 = true
+		return kv.read("at", &s.Stop2At)
+	case "sample":
+		var at time.Duration
+		err := kv.read("at", &at)
+		s.HealthAt = append(s.HealthAt, at)
+		return err
+	}
+	return errors.New("unknown line")
+}
+
+// parseGoldenService reads one line about service sv.
+func parseGoldenService(sv *Service, key string, args []string) error {
+	switch {
+	case key == "run" && len(args) == 1 && args[0] == "wait":
+		sv.Steps = append(sv.Steps, Step{Wait: true, Honour: true})
+		return nil
+	case key == "run":
+		st := Step{}
+		if len(args) == 3 && args[1] == "honour" {
+			st.Honour, args = true, []string{args[0], args[2]}
+		}
+		if len(args) != 2 {
+			return errors.New("want \"run <duration> [honour] <outcome>\", \"run wait\" or \"run wait+<duration> <outcome>\"")
+		}
+		d, wait := strings.CutPrefix(args[0], "wait+")
+		if wait && st.Honour {
+			return errors.New("\"run wait+<duration>\" ignores ctx: it cannot honour it")
+		}
+		var err error
+		st.Wait = wait
+		if st.Run, err = parseGoldenDur(d); err != nil {
+			return err
+		}
+		st.End, st.Shape, err = parseGoldenEnd(args[1], Shapes, Nil, Error, Panic, Goexit, Finished)
+		sv.Steps = append(sv.Steps, st)
+		return err
+	case key == "stop" && sv.Stopper != nil:
+		return errors.New("a second \"stop\" line")
+	case key == "stop" && len(args) == 1 && args[0] == "block":
+		sv.Stopper = &StopStep{Block: true}
+		return nil
+	case key == "stop":
+		sp := &StopStep{}
+		if len(args) == 3 && args[1] == "honour" {
+			sp.Honour, args = true, []string{args[0], args[2]}
+		}
+		if len(args) != 2 {
+			return errors.New("want \"stop <duration> [honour] <outcome>\" or \"stop block\"")
+		}
+		var err error
+		if sp.Took, err = parseGoldenDur(args[0]); err != nil {
+			return err
+		}
+		sp.End, sp.Shape, err = parseGoldenEnd(args[1], StopShapes, Nil, Error, Panic, Goexit)
+		sv.Stopper = sp
+		return err
+	case key == "health" && len(args) >= 1 && args[0] == "tracker":
+		if sv.Health != nil || len(args) > 2 {
+			return errors.New("want one \"health tracker [record|failure-nil]\" line, and no pieces")
+		}
+		sv.Health = &HealthPlan{Tracker: true}
+		if len(args) == 2 {
+			sv.Health.Calls = TrackerCalls(args[1])
+			if sv.Health.Calls != TrackRecord && sv.Health.Calls != TrackFailureNil {
+				return errors.New("unknown Tracker calls")
+			}
+		}
+		return nil
+	case key == "health" && len(args) >= 1 && args[0] == "piece":
+		if sv.Health == nil {
+			sv.Health = &HealthPlan{}
+		}
+		if sv.Health.Tracker {
+			return errors.New("a service with a tracker has no health pieces")
+		}
+		return parseGoldenPiece(sv.Health, args[1:])
+	}
+	return errors.New("unknown line in a service")
+}
+
+// parseGoldenPiece reads the fields of a "health piece" line.
+func parseGoldenPiece(h *HealthPlan, args []string) error {
+	p := HealthPiece{}
+	if len(args) == 2 && args[1] == "panic" {
+		p.Panic, args = true, args[:1]
+	}
+	kv, err := goldenKeyValues(args)
+	if err != nil {
+		return err
+	}
+	var ok, fail string
+	if p.Panic {
+		err = kv.read("until", &p.Until)
+	} else {
+		err = kv.read("until", &p.Until, "name", &p.Name, "ok", &ok, "fail", &fail, "error", &p.LastError, "failures", &p.Failures)
+	}
+	if err == nil && !p.Panic {
+		p.LastSuccess, err = parseGoldenStamp(ok)
+		if err == nil {
+			p.LastFailure, err = parseGoldenStamp(fail)
+		}
+	}
+	h.Pieces = append(h.Pieces, p)
+	return err
+}
+
+// parseGoldenEnd reads "<outcome>[/<shape>]", the outcome one of allowed
+// and the shape one of shapes[outcome].
+func parseGoldenEnd(s string, shapes map[Outcome][]string, allowed ...Outcome) (Outcome, string, error) {
+	o, shape, _ := strings.Cut(s, "/")
+	if !slices.Contains(allowed, Outcome(o)) {
+		return "", "", fmt.Errorf("unknown outcome %q", o)
+	}
+	if shape != "" && !slices.Contains(shapes[Outcome(o)], shape) {
+		return "", "", fmt.Errorf("unknown shape %q of %s", shape, o)
+	}
+	return Outcome(o), shape, nil
+}
+
+// goldenValues are the key=value fields of a line.
+type goldenValues map[string]string
+
+func goldenKeyValues(args []string) (goldenValues, error) {
+	kv := goldenValues{}
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if _, dup := kv[k]; !ok || dup {
+			return nil, fmt.Errorf("want distinct key=value fields, got %q", a)
+		}
+		kv[k] = v
+	}
+	return kv, nil
+}
+
+// read reads the fields named by pairs of (key, pointer): every key must be
+// there, and no other. A *time.Duration reads a duration, a *float64 a
+// float, an *int an integer; a *string gets the quoted string of name and
+// error, and any other field as written (an instant, for parseGoldenStamp).
+func (kv goldenValues) read(pairs ...any) error {
+	if len(kv) != len(pairs)/2 {
+		var keys []string
+		for i := 0; i < len(pairs); i += 2 {
+			keys = append(keys, pairs[i].(string))
+		}
+		return fmt.Errorf("want exactly the fields %s", strings.Join(keys, " "))
+	}
+	for i := 0; i < len(pairs); i += 2 {
+		key := pairs[i].(string)
+		v, ok := kv[key]
+		if !ok {
+			return fmt.Errorf("no field %s", key)
+		}
+		var err error
+		switch p := pairs[i+1].(type) {
+		case *time.Duration:
+			*p, err = parseGoldenDur(v)
+		case *float64:
+			*p, err = strconv.ParseFloat(v, 64)
+		case *int:
+			*p, err = strconv.Atoi(v)
+		case *string:
+			*p, err = v, nil
+			if key == "name" || key == "error" {
+				*p, err = goldenUnquote(v)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("field %s: %v", key, err)
+		}
+	}
+	return nil
+}
+
+// goldenFields splits a line at spaces, except inside double quotes.
+func goldenFields(line string) ([]string, error) {
+	var fields []string
+	var cur strings.Builder
+	quoted, escaped := false, false
+	for _, r := range line {
+		switch {
+		case escaped:
+			escaped = false
+		case quoted && r == '\\':
+			escaped = true
+		case r == '"':
+			quoted = !quoted
+		case !quoted && (r == ' ' || r == '\t'):
+			if cur.Len() > 0 {
+				fields = append(fields, cur.String())
+				cur.Reset()
+			}
+			continue
+		}
+		cur.WriteRune(r)
+	}
+	if quoted {
+		return nil, errors.New("unterminated string")
+	}
+	if cur.Len() > 0 {
+		fields = append(fields, cur.String())
+	}
+	return fields, nil
+}
+
+// goldenUnits are the units of a duration, largest first.
+var goldenUnits = []struct {
+	name string
+	d    time.Duration
+}{{"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", 1}}
+
+// goldenDur writes d exactly, as an integer and the largest unit that
+// divides it: 0s, 90s, 2m, 1500ms, -7ns, 9223372036854775807ns. Go's
+// time.ParseDuration reads it back.
+func goldenDur(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	for _, u := range goldenUnits {
+		if d%u.d == 0 {
+			return strconv.FormatInt(int64(d/u.d), 10) + u.name
+		}
+	}
+	panic("unreachable")
+}
+
+// parseGoldenDur reads what goldenDur writes: an optional '-', decimal
+// digits and one unit.
+func parseGoldenDur(s string) (time.Duration, error) {
+	num := strings.TrimRight(s, "hmsun")
+	for _, u := range goldenUnits {
+		if s[len(num):] != u.name {
+			continue
+		}
+		v, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || num == "" || num[0] == '+' {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		d := time.Duration(v) * u.d
+		if v != 0 && d/u.d != time.Duration(v) {
+			return 0, fmt.Errorf("duration %q overflows", s)
+		}
+		return d, nil
+	}
+	return 0, fmt.Errorf("bad duration %q: want an integer and one of h, m, s, ms, us, ns", s)
+}
+
+// goldenStamp writes a point in virtual time: "never" for Unset.
+func goldenStamp(d time.Duration) string {
+	if d == Unset {
+		return "never"
+	}
+	return goldenDur(d)
+}
+
+func parseGoldenStamp(s string) (time.Duration, error) {
+	if s == "never" {
+		return Unset, nil
+	}
+	return parseGoldenDur(s)
+}
+
+// goldenFloat writes f as the shortest decimal that reads back as f, or NaN,
+// +Inf, -Inf.
+func goldenFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// goldenQuote writes s between double quotes, escaping only \ " and the control
+// characters (\n, \t, \r, else \xHH); other bytes, UTF-8 included, are
+// written as they are.
+func goldenQuote(s string) string {
+	b := []byte{'"'}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' || c == '"':
+			b = append(b, '\\', c)
+		case c == '\n':
+			b = append(b, `\n`...)
+		case c == '\t':
+			b = append(b, `\t`...)
+		case c == '\r':
+			b = append(b, `\r`...)
+		case c < 0x20 || c == 0x7f:
+			b = append(b, fmt.Sprintf(`\x%02x`, c)...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(append(b, '"'))
+}
+
+// goldenUnquote reads what goldenQuote writes.
+func goldenUnquote(q string) (string, error) {
+	if len(q) < 2 || q[0] != '"' || q[len(q)-1] != '"' {
+		return "", fmt.Errorf("want a quoted string, got %s", q)
+	}
+	var b []byte
+	for i := 1; i < len(q)-1; i++ {
+		c := q[i]
+		if c == '"' {
+			return "", errors.New("unescaped \" in a string")
+		}
+		if c != '\\' {
+			b = append(b, c)
+			continue
+		}
+		if i++; i == len(q)-1 {
+			return "", errors.New("string ends in \\")
+		}
+		switch q[i] {
+		case '\\', '"':
+			b = append(b, q[i])
+		case 'n':
+			b = append(b, '\n')
+		case 't':
+			b = append(b, '\t')
+		case 'r':
+			b = append(b, '\r')
+		case 'x':
+			if i+2 > len(q)-2 {
+				return "", errors.New("short \\x escape")
+			}
+			v, err := strconv.ParseUint(q[i+1:i+3], 16, 8)
+			if err != nil {
+				return "", fmt.Errorf("bad \\x escape: %v", err)
+			}
+			b, i = append(b, byte(v)), i+2
+		default:
+			return "", fmt.Errorf("unknown escape \\%c", q[i])
+		}
+	}
+	return string(b), nil
+}
+
+// GoldenTrace renders t in the golden format (docs/golden.md): one fact
+// per line, each starting with what it is about, every time exact, every
+// text quoted. Workers' ticks, HTTP answers and misuse are left out: they
+// are not yet in the format.
+func GoldenTrace(t *Trace) string {
+	var b strings.Builder
+	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	line("names %s", strings.Join(t.Names, " "))
+	for i, s := range t.Services {
+		name := Name(i)
+		for k, a := range s.Attempts {
+			line("%s attempt #%d %s..%s %s %s%s", name, k+1, goldenDur(a.Start), goldenDur(a.End), a.Outcome, goldenQuote(a.Detail), goldenFlag(a.Canceled, " canceled"))
+		}
+		for _, c := range s.Stops {
+			if c.Returned == Unset {
+				line("%s stop called=%s deadline=%s returned=never", name, goldenDur(c.Called), goldenDur(c.Deadline))
+				continue
+			}
+			line("%s stop called=%s deadline=%s returned=%s %s %s%s", name, goldenDur(c.Called), goldenDur(c.Deadline), goldenDur(c.Returned),
+				c.Outcome, goldenQuote(c.Detail), goldenFlag(c.CtxDone, " ctx-done"))
+		}
+		for _, e := range s.Events {
+			ev := fmt.Sprintf("%s event %s %s", name, goldenDur(e.At), e.Kind)
+			if e.Attempt != 0 {
+				ev += fmt.Sprintf(" #%d", e.Attempt)
+			}
+			if e.Outcome != "" {
+				ev += fmt.Sprintf(" %s %s", e.Outcome, goldenQuote(e.Detail))
+			}
+			line("%s d=%s%s", ev, goldenDur(e.Duration), goldenFlag(e.Canceled, " canceled"))
+		}
+		for _, l := range s.Logs {
+			line("%s log %s %s%s%s", name, goldenDur(l.At), l.Level, goldenFlag(l.Stack, " stack"), goldenFlag(l.Hostile, " error-method-panicked"))
+		}
+	}
+	line("run returned=%s", goldenStamp(t.RunReturned))
+	st := t.Stop
+	line("shutdown returned=%s start=%s end=%s timeout=%s budget=%s", goldenStamp(st.Returned), goldenStamp(st.Start), goldenStamp(st.End),
+		goldenDur(st.Timeout), goldenDur(st.Budget))
+	for _, r := range st.Results {
+		verdict := "abandoned"
+		if !r.Abandoned {
+			verdict = "in-time " + string(r.Outcome)
+		}
+		line("shutdown stopper %s called=%s deadline=%s elapsed=%s %s %s", r.Service, goldenStamp(r.Called), goldenStamp(r.Deadline),
+			goldenDur(r.Elapsed), verdict, goldenQuote(r.Err))
+	}
+	if s2 := t.Stop2; s2 != nil {
+		line("shutdown-again returned=%s%s", goldenStamp(s2.Returned), goldenFlag(s2.SameReport, " same-report"))
+	}
+	for _, h := range t.Health {
+		sample := fmt.Sprintf("sample at=%s%s", goldenDur(h.At), goldenFlag(h.Nil, " nil"))
+		for _, e := range h.Entries {
+			if e.Panicked {
+				sample += fmt.Sprintf(" {%s panicked}", e.Name)
+				continue
+			}
+			sample += fmt.Sprintf(" {%s ok=%s fail=%s error=%s failures=%d}", e.Name, goldenStamp(e.LastSuccess), goldenStamp(e.LastFailure),
+				goldenQuote(e.LastError), e.Failures)
+		}
+		line("%s", sample)
+	}
+	for _, l := range t.StrayLogs {
+		line("stray-log %s", goldenQuote(l))
+	}
+	if t.Stuck != "" {
+		line("stuck %s", goldenQuote(t.Stuck))
+	}
+	return b.String()
+}
+
+// goldenFlag is text if set, else "".
+func goldenFlag(set bool, text string) string {
+	if set {
+		return text
+	}
+	return ""
+}
