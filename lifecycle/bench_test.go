@@ -69,7 +69,10 @@ func heapAndStacks() uint64 {
 // BenchmarkIdleMemory measures the memory an idle supervised service holds
 // (its registration included) against a bare goroutine parked on
 // ctx.Done(), with 10,000 of each.
-func BenchmarkIdleMemory(b *testing.B) {
+func BenchmarkIdleMemory(b *testing.B) { benchIdleMemory(b) }
+
+// benchIdleMemory is BenchmarkIdleMemory for a Manager made with opts.
+func benchIdleMemory(b *testing.B, opts ...lifecycle.Option) {
 	b.Run("manager", func(b *testing.B) {
 		var perService float64
 		for b.Loop() {
@@ -77,7 +80,7 @@ func BenchmarkIdleMemory(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var started sync.WaitGroup
 			started.Add(fleet)
-			m := lifecycle.NewManager()
+			m := lifecycle.NewManager(opts...)
 			for _, name := range fleetNames {
 				m.Register(name, parker{&started})
 			}
@@ -131,44 +134,58 @@ func startBareFleet() (stop func()) {
 // with the timer stopped); "manager_with_register" times them too; "bare" does
 // the same with plain goroutines.
 func BenchmarkStartCancel(b *testing.B) {
-	managerStartCancel := func(b *testing.B, timeRegister bool) {
-		b.ReportAllocs()
-		var cpu time.Duration
-		for i := 0; i < b.N; i++ {
-			before := cpuTime()
-			if !timeRegister {
-				b.StopTimer()
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			var started sync.WaitGroup
-			started.Add(fleet)
-			m := lifecycle.NewManager()
-			for _, name := range fleetNames {
-				m.Register(name, parker{&started})
-			}
-			if !timeRegister {
-				b.StartTimer()
-				before = cpuTime()
-			}
-			done := make(chan struct{})
-			go func() { defer close(done); m.Run(ctx) }()
-			started.Wait()
-			cancel()
-			<-done
-			cpu += cpuTime() - before
+	b.Run("manager", func(b *testing.B) { startCancel(b, false, false) })
+	b.Run("manager_with_register", func(b *testing.B) { startCancel(b, true, false) })
+	b.Run("bare", startCancelBare)
+}
+
+// startCancel is one "manager" sub-benchmark of the start/cancel
+// benchmarks, for a Manager made with opts: timeRegister times NewManager
+// and Register too; shutdown ends the fleet with Shutdown before
+// cancelling Run's context.
+func startCancel(b *testing.B, timeRegister, shutdown bool, opts ...lifecycle.Option) {
+	b.ReportAllocs()
+	var cpu time.Duration
+	for i := 0; i < b.N; i++ {
+		before := cpuTime()
+		if !timeRegister {
+			b.StopTimer()
 		}
-		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+		ctx, cancel := context.WithCancel(context.Background())
+		var started sync.WaitGroup
+		started.Add(fleet)
+		m := lifecycle.NewManager(opts...)
+		for _, name := range fleetNames {
+			m.Register(name, parker{&started})
+		}
+		if !timeRegister {
+			b.StartTimer()
+			before = cpuTime()
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); m.Run(ctx) }()
+		started.Wait()
+		if shutdown {
+			if err := m.Shutdown(time.Hour).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		cancel()
+		<-done
+		cpu += cpuTime() - before
 	}
-	b.Run("manager", func(b *testing.B) { managerStartCancel(b, false) })
-	b.Run("manager_with_register", func(b *testing.B) { managerStartCancel(b, true) })
-	b.Run("bare", func(b *testing.B) {
-		b.ReportAllocs()
-		cpu := cpuTime()
-		for b.Loop() {
-			startBareFleet()()
-		}
-		reportCPU(b, cpu)
-	})
+	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// startCancelBare is the "bare" sub-benchmark of the start/cancel
+// benchmarks.
+func startCancelBare(b *testing.B) {
+	b.ReportAllocs()
+	cpu := cpuTime()
+	for b.Loop() {
+		startBareFleet()()
+	}
+	reportCPU(b, cpu)
 }
 
 var errBench = errors.New("fails at once")
@@ -176,10 +193,13 @@ var errBench = errors.New("fails at once")
 // BenchmarkRestart measures one supervise cycle of a service that fails
 // at once: call Run, see the failure, wait a 1ns backoff, call again. One op
 // is one cycle.
-func BenchmarkRestart(b *testing.B) {
+func BenchmarkRestart(b *testing.B) { benchRestart(b) }
+
+// benchRestart is BenchmarkRestart for a Manager made with opts.
+func benchRestart(b *testing.B, opts ...lifecycle.Option) {
 	b.Run("manager", func(b *testing.B) {
 		b.ReportAllocs()
-		m := lifecycle.NewManager(lifecycle.WithLogger(slog.New(slog.DiscardHandler)))
+		m := lifecycle.NewManager(append(opts, lifecycle.WithLogger(slog.New(slog.DiscardHandler)))...)
 		m.SetBackoff(time.Nanosecond, time.Nanosecond, time.Hour)
 		ctx, cancel := context.WithCancel(context.Background())
 		n, calls := int64(b.N), atomic.Int64{}
