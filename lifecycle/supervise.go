@@ -220,11 +220,9 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 }
 
 // backOff waits d before a restart and reports true, or reports false as
-// soon as the service is to stop.
+// soon as the service is to stop. The caller has just found it not
+// stopping, and checks again after the wait.
 func (sv *supervisor) backOff(d time.Duration) bool {
-	if sv.stopping() {
-		return false
-	}
 	if d <= 0 {
 		return true
 	}
