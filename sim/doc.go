@@ -17,8 +17,12 @@
 // errors the driver makes, each of which must panic. Errors and panic
 // values come in every shape the contract tells apart (ErrFinished bare,
 // wrapped, joined or a look-alike; an Error method that panics; panic
-// values of several types). [DrawSchedule] draws them with rapid, leaning
-// towards the boundaries where bugs live.
+// values of several types). A schedule also says how it shuts down: Stop
+// calling the Stoppers as the seed did, an ordered shutdown
+// (WithOrderedShutdown, maybe WithDrain), or Serve instead of Run and
+// Shutdown; and which services have a RestartLimit, and which of those
+// are Essential. [DrawSchedule] draws them with rapid, leaning towards
+// the boundaries where bugs live.
 //
 // [Simulate] runs a schedule on the Manager inside a testing/synctest
 // bubble on internal/fakeclock and records a [Trace] from the services'
