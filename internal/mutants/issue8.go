@@ -1,0 +1,110 @@
+package main
+
+// issue8Mutants are the planted bugs of issue 8 (docs/contract.md, C7 and
+// C8): no restart once shutdown has begun, giving up, ordered shutdown,
+// drain and Serve. Each is a bug a plausible change could make; TestSim
+// catches each (docs/sim.md, "Shutdown has begun, giving up, ordered
+// shutdown and Serve").
+var issue8Mutants = []mutant{
+	{
+		Name: "ordered-cancel-forward",
+		Why:  "the ordered shutdown takes the services in registration order, not reverse (C8.2)",
+		Edits: []edit{
+			{"(*Manager).shutdownInOrder", "i := len(services) - 1", "i := 0"},
+			{"(*Manager).shutdownInOrder", "i >= 0", "i < len(services)"},
+			{"(*Manager).shutdownInOrder", "i--", "i++"},
+		},
+	},
+	{
+		Name: "ordered-share-over-stoppers",
+		Why:  "the ordered shutdown divides the budget over the Stoppers only, not over every service (C8.3)",
+		Edits: []edit{{"(*Manager).shutdownInOrder",
+			"(timeout - rep.Drain) / time.Duration(n)",
+			"(timeout - rep.Drain) / time.Duration(func() int {\n" +
+				"\t\tk := 0\n\t\tfor _, s := range services { if s.stopper != nil { k++ } }\n" +
+				"\t\treturn max(k, 1)\n\t}())"}},
+	},
+	{
+		Name:  "ordered-run-not-awaited",
+		Why:   "a turn cancels the service's Run but waits only for its Stop (C8.2)",
+		Edits: []edit{{"(*Manager).stopService", "ended = sv.ended", ""}},
+	},
+	{
+		Name: "restart-after-shutdown",
+		Why:  "a Runner that returns after Stop began is a failure and is restarted, until Run's ctx is done (C7.1)",
+		Edits: []edit{{"(*supervisor).stopping",
+			"isDone(sv.ctx) || (sv.cancel == nil && sv.m.shuttingDown())",
+			"isDone(sv.ctx)"}},
+	},
+	{
+		Name: "ordered-start-after-shutdown",
+		Why:  "Run called once an ordered shutdown has begun still starts the services (C7.2)",
+		Edits: []edit{{"(*Manager).Run",
+			"isDone(ctx) || (m.ordered && m.shuttingDown())",
+			"isDone(ctx)"}},
+	},
+	{
+		Name: "giveup-one-late",
+		Why:  "a service gives up at the failure after the one that makes n within the window (C7.3)",
+		Edits: []edit{
+			{"(*failures).add", "len(f.times) > limit", "len(f.times) > limit+1"},
+			{"(*failures).add", "f.times[len(f.times)-limit:]", "f.times[len(f.times)-limit-1:]"},
+			{"(*failures).add", "len(f.times) >= limit", "len(f.times) > limit"},
+		},
+	},
+	{
+		Name: "window-closed",
+		Why:  "the restart window is closed, [t-w, t], so a failure exactly w before counts (C7.3)",
+		Edits: []edit{{"(*failures).add",
+			"!f.times[keep].After(from)",
+			"f.times[keep].Before(from)"}},
+	},
+	{
+		Name: "window-from-start",
+		Why:  "failures are counted at their attempt's start, not at the instant they ended (C7.3)",
+		Edits: []edit{{"(*supervisor).afterAttempt",
+			"sv.fails.add(end, c.limit, c.window)",
+			"sv.fails.add(sv.start, c.limit, c.window)"}},
+	},
+	{
+		Name: "drain-outside-budget",
+		Why:  "the drain is added to the shutdown's budget instead of counted inside it (C8.4)",
+		Edits: []edit{{"(*Manager).shutdownInOrder",
+			"(timeout - rep.Drain) / time.Duration(n)",
+			"timeout / time.Duration(n)"}},
+	},
+	{
+		Name: "run-abandoned-by-ctx",
+		Why: "a turn's Run is judged abandoned by its context, not by the Clock: one that returns at the " +
+			"very instant of its deadline is in time (C8.3)",
+		Edits: []edit{{"(*Manager).stopService",
+			"!res.RunEnded.IsZero() && !res.RunEnded.Before(res.Deadline)",
+			"!res.RunEnded.IsZero() && ctx.Err() != nil"}},
+	},
+	{
+		Name: "serve-ignores-escalation",
+		Why:  "Serve waits for its ctx only: an Essential service that gives up does not shut the program down (C7.5, C8.5)",
+		Edits: []edit{{"(*Manager).Serve",
+			"<-m.escalated",
+			"<-make(chan struct{})"}},
+	},
+	{
+		Name: "serve-error-without-giveups",
+		Why:  "Serve's error joins the report's errors only, not the services that gave up (C8.5)",
+		Edits: []edit{{"(*Manager).Serve",
+			"errors.Join(append(m.GaveUp(), rep.Err())...)",
+			"errors.Join(rep.Err())"}},
+	},
+	{
+		Name:  "giveup-not-listed",
+		Why:   "a service that gives up is not listed by Manager.GaveUp (C7.4)",
+		Edits: []edit{{"(*supervisor).giveUp", "m.gaveUp = append(m.gaveUp, err)", ""}},
+	},
+	{
+		Name:  "canceled-by-ctx-only",
+		Why:   "AttemptEnded says Canceled only when ctx is done, not once shutdown has begun (C7.1)",
+		Edits: []edit{{"(*supervisor).afterAttempt", "Canceled: stopping", "Canceled: isDone(sv.ctx)"}},
+	},
+}
+
+func init() { mutants = append(mutants, issue8Mutants...) }
