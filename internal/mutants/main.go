@@ -3,8 +3,9 @@
 // the sim test that is to judge it (TestSim unless the mutant names
 // another, such as TestSimLies, with the build tags it needs) with the
 // mutated source swapped in through `go test -overlay` (the default build
-// is never touched), and reports how many checks it took and how small
-// rapid shrank the failing schedule. A mutant that only shows under an
+// is never touched), and reports how many checks it took ("file" when a
+// fail file that rapid replays before its seeded checks caught it) and how
+// small rapid shrank the failing schedule. A mutant that only shows under an
 // interleaving the sim cannot force names the package whose unit tests
 // must catch it instead ("unit").
 //
@@ -139,6 +140,9 @@ type result struct {
 var (
 	failedAfter = regexp.MustCompile(`\[rapid\] (?:failed|panic) after (\d+) tests`)
 	shrunkSize  = regexp.MustCompile(`schedule size: ([^\n]+)`)
+	// With -rapid.nofailfile, rapid names a fail file in its reproduction
+	// line only when the failing case came from one (testdata/rapid).
+	failFile = regexp.MustCompile(`To reproduce, specify -run="[^"]*" -rapid\.failfile=`)
 )
 
 // try runs the sim with m planted.
@@ -187,21 +191,34 @@ func (h harness) try(m mutant) result {
 		return res
 	}
 	res.caught = true
-	if sm := failedAfter.FindStringSubmatch(text); sm != nil {
-		var n int
-		fmt.Sscan(sm[1], &n)
-		res.checks = fmt.Sprint(n + 1)
-	} else if strings.Contains(text, "[rapid] flaky test") {
-		res.checks = "flaky" // failed once, but not again on the same schedule
-	} else if m.Suite != "" {
-		res.checks = "unit" // caught by m.Suite's tests, not the sim
-	} else if strings.Contains(text, "panic: ") {
-		res.checks = "crash" // the bug took the whole test binary down
-	}
+	res.checks = checksToCatch(text, m.Suite != "")
 	if sm := shrunkSize.FindStringSubmatch(text); sm != nil {
 		res.shrunk = strings.TrimSpace(sm[1])
 	}
 	return res
+}
+
+// checksToCatch reads how a judge's failing output caught the bug: the
+// checks rapid ran until the first failure (counting the failing one), or
+// what caught it instead.
+func checksToCatch(text string, unit bool) string {
+	switch sm := failedAfter.FindStringSubmatch(text); {
+	case sm != nil && failFile.MatchString(text):
+		// rapid replays the judge's saved fail files before its seeded
+		// checks, and one of them failed: the seed's count is unknown.
+		return "file"
+	case sm != nil:
+		var n int
+		fmt.Sscan(sm[1], &n)
+		return fmt.Sprint(n + 1)
+	case strings.Contains(text, "[rapid] flaky test"):
+		return "flaky" // failed once, but not again on the same schedule
+	case unit:
+		return "unit" // caught by the Suite's tests, not the sim
+	case strings.Contains(text, "panic: "):
+		return "crash" // the bug took the whole test binary down
+	}
+	return "-"
 }
 
 // plant writes m's mutated files and an overlay file mapping the originals

@@ -88,3 +88,32 @@ func TestPlantRejectsStaleMutant(t *testing.T) {
 		}
 	}
 }
+
+// TestChecksToCatch reads the outputs rapid v1.3 prints (engine.go's
+// checkTB) the way the harness must: a fail file replayed before the
+// seeded checks is not the seed's first check.
+func TestChecksToCatch(t *testing.T) {
+	const seedFail = "    sim_test.go:40: [rapid] failed after 14 tests: the Manager broke the spec\n" +
+		"        To reproduce, specify -run=\"^TestSim$\" -rapid.seed=16417978800760476717\n" +
+		"        Failed test output:\n"
+	const fileFail = "    sim_test.go:40: [rapid] failed after 0 tests: the Manager broke the spec\n" +
+		"        To reproduce, specify -run=\"^TestSim$\" -rapid.failfile=\"testdata/rapid/TestSim/TestSim-1-2.fail\"\n" +
+		"        Failed test output:\n"
+	for _, tc := range []struct {
+		text string
+		unit bool
+		want string
+	}{
+		{seedFail, false, "15"},
+		{strings.Replace(seedFail, "failed after", "panic after", 1), false, "15"},
+		{fileFail, false, "file"},
+		{"[rapid] flaky test, can not reproduce a failure\n", false, "flaky"},
+		{"--- FAIL: TestStop (0.00s)\n", true, "unit"},
+		{"panic: lifecycle: boom\n\ngoroutine 7 [running]:\n", false, "crash"},
+		{"FAIL\n", false, "-"},
+	} {
+		if got := checksToCatch(tc.text, tc.unit); got != tc.want {
+			t.Errorf("checksToCatch(%q, %v) = %q; want %q", tc.text, tc.unit, got, tc.want)
+		}
+	}
+}
