@@ -17,7 +17,8 @@
 //
 //	go run ./internal/mutants [-checks 10000] [-seed 1] [-run regexp] [-list]
 //
-// It exits non-zero if the unmutated code fails a judge's test, if a
+// It exits non-zero if the unmutated code fails a judge's test (the
+// mutants that test judges are then not run; the others are), if a
 // mutant's target is gone or ambiguous, or if any mutant survives.
 package main
 
@@ -68,27 +69,38 @@ func main() {
 	}
 
 	// The unmutated code must pass each sim test that is to judge, or a
-	// "caught" mutant proves nothing.
+	// "caught" mutant proves nothing: the mutants that judge would judge
+	// are not run, but the others are.
 	type judge struct{ test, tags string }
-	judges := map[judge]bool{}
+	judges := map[judge]bool{} // true: the unmutated code passes it
 	for _, m := range todo {
 		if m.Suite == "" {
-			judges[judge{m.judge(), m.Tags}] = true
+			judges[judge{m.judge(), m.Tags}] = false
 		}
 	}
 	for _, j := range slices.SortedFunc(maps.Keys(judges), func(a, b judge) int { return strings.Compare(a.test, b.test) }) {
 		fmt.Printf("baseline %s: %d checks, seed %d ... ", j.test, *checks, *seed)
-		if res := h.try(mutant{Name: "baseline", Test: j.test, Tags: j.tags}); res.err != nil || res.caught {
-			fmt.Println("FAILED")
-			fmt.Println(res.output)
-			fatal(fmt.Errorf("the unmutated code does not pass %s (%v)", j.test, res.err))
+		res := h.try(mutant{Name: "baseline", Test: j.test, Tags: j.tags})
+		if res.err != nil || res.caught {
+			why := "it fails"
+			if res.err != nil {
+				why = res.err.Error()
+			}
+			fmt.Printf("FAILED (%s): its mutants are not run\n%s\n", why, indent(res.output))
+			continue
 		}
+		judges[j] = true
 		fmt.Println("ok")
 	}
 
 	fmt.Printf("\n%-28s %-8s %-13s %6s %6s  %s\n", "mutant", "result", "caught by", "checks", "time", "shrunk schedule / the bug")
-	survived, broken := 0, 0
+	survived, broken, unjudged := 0, 0, 0
 	for _, m := range todo {
+		if m.Suite == "" && !judges[judge{m.judge(), m.Tags}] {
+			unjudged++
+			fmt.Printf("%-28s %-8s %-13s %6s %6s  %s\n%62s%s\n", m.Name, "NOT RUN", m.judge(), "-", "-", "its judge fails unmutated", "", m.Why)
+			continue
+		}
 		res := h.try(m)
 		verdict := "caught"
 		switch {
@@ -102,8 +114,9 @@ func main() {
 			fmt.Printf("    %v\n", res.err)
 		}
 	}
-	if survived+broken > 0 {
-		fatal(fmt.Errorf("%d mutants survived, %d could not be planted", survived, broken))
+	if survived+broken+unjudged > 0 {
+		fatal(fmt.Errorf("%d mutants survived, %d could not be planted, %d not run: their judge fails on the unmutated code",
+			survived, broken, unjudged))
 	}
 	fmt.Println("\nevery planted bug was caught")
 }
