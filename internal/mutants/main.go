@@ -15,7 +15,7 @@
 //
 // Usage, from the module root:
 //
-//	go run ./internal/mutants [-checks 10000] [-seed 1] [-run regexp] [-list]
+//	go run ./internal/mutants [-checks 10000] [-seed 1] [-run regexp] [-list] [-v]
 //
 // It exits non-zero if the unmutated code fails a judge's test (the
 // mutants that test judges are then not run; the others are), if a
@@ -45,6 +45,7 @@ func main() {
 	run := flag.String("run", "", "only mutants whose name matches this regexp")
 	list := flag.Bool("list", false, "list the mutants and exit")
 	timeout := flag.Duration("timeout", 5*time.Minute, "time limit per mutant")
+	verbose := flag.Bool("v", false, "print each judge's output")
 	flag.Parse()
 
 	if *list {
@@ -112,6 +113,9 @@ func main() {
 		fmt.Printf("%-28s %-8s %-13s %6s %5.1fs  %s\n%62s%s\n", m.Name, verdict, m.judge(), res.checks, res.elapsed.Seconds(), res.shrunk, "", m.Why)
 		if res.err != nil {
 			fmt.Printf("    %v\n", res.err)
+		}
+		if *verbose {
+			fmt.Println(indent(res.output))
 		}
 	}
 	if survived+broken+unjudged > 0 {
@@ -228,7 +232,7 @@ func checksToCatch(text string, unit bool) string {
 		return "flaky" // failed once, but not again on the same schedule
 	case unit:
 		return "unit" // caught by the Suite's tests, not the sim
-	case strings.Contains(text, "panic: "):
+	case strings.Contains(text, "panic: "), strings.Contains(text, "fatal error: "):
 		return "crash" // the bug took the whole test binary down
 	}
 	return "-"

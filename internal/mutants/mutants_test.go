@@ -110,6 +110,7 @@ func TestChecksToCatch(t *testing.T) {
 		{"[rapid] flaky test, can not reproduce a failure\n", false, "flaky"},
 		{"--- FAIL: TestStop (0.00s)\n", true, "unit"},
 		{"panic: lifecycle: boom\n\ngoroutine 7 [running]:\n", false, "crash"},
+		{"fatal error: panic while printing panic value: hostile Error method\n", false, "crash"},
 		{"FAIL\n", false, "-"},
 	} {
 		if got := checksToCatch(tc.text, tc.unit); got != tc.want {
