@@ -38,6 +38,9 @@ type service struct {
 	reporter HealthReporter // nil unless runner implements HealthReporter
 	cfg      serviceConfig
 	sv       *supervisor // its supervise loop, once Run has started it
+
+	mu sync.Mutex // guards st
+	st status     // its state, for States and the probes
 }
 
 // Manager supervises a set of named services: [Manager.Run] runs each in its
@@ -53,6 +56,7 @@ type Manager struct {
 	events  func(Event)
 	jitter  *jitter
 	drain   time.Duration           // WithDrain
+	gate    time.Duration           // WithGatedStart's start timeout; 0: no gated start
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
 	mu        sync.Mutex // guards services, names, reporters, running, ordered, sv of each service, gaveUp
@@ -90,6 +94,7 @@ func NewManager(opts ...Option) *Manager {
 		events:    o.events,
 		jitter:    o.jitter,
 		drain:     o.drain,
+		gate:      o.gate,
 		ordered:   o.ordered,
 		names:     make(map[string]struct{}),
 		shut:      make(chan struct{}),

@@ -77,6 +77,7 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	defer cancel()
 	res := ServiceStop{Service: s.name, Began: began, Deadline: began.Add(budget), Stopper: s.stopper != nil}
 	m.post(Event{Kind: ServiceStopping, Service: s.name, Time: began, Duration: budget})
+	s.stopping(began)
 
 	// Cancel its Run, and call its Stop.
 	m.mu.Lock()
@@ -125,6 +126,7 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	}
 	var errs []error
 	if res.RunAbandoned {
+		s.enter(StateAbandoned, m.clock.Now())
 		errs = append(errs, fmt.Errorf("lifecycle: Run of service %q abandoned at its deadline (budget %v): %w",
 			s.name, budget, context.DeadlineExceeded))
 		m.postLog(slog.LevelError, "lifecycle: Run abandoned at its deadline",

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -52,6 +53,9 @@ func (m *Manager) Run(ctx context.Context) {
 			sv.ctx, sv.cancel = context.WithCancel(ctx)
 			sv.ended = make(chan struct{})
 		}
+		if m.gate > 0 {
+			sv.gate = make(chan struct{})
+		}
 		s.sv = sv
 	}
 	m.mu.Unlock()
@@ -59,16 +63,24 @@ func (m *Manager) Run(ctx context.Context) {
 	// Start one supervise loop per service, in registration order; none
 	// once ctx is done, nor in an ordered shutdown once it has begun. (The
 	// seed's unordered Stop does not keep Run from starting services; it
-	// keeps them from being restarted.)
+	// keeps them from being restarted.) With a gated start, each waits for
+	// the one before it to be ready, or to have ended.
 	for i, s := range services {
 		if isDone(ctx) || (m.ordered && m.shuttingDown()) {
 			for _, s := range services[i:] {
-				s.sv.finish(time.Time{}) // never started
+				s.sv.finish(time.Time{}, StateRegistered) // never started
 			}
 			break
 		}
 		wg.Add(1)
 		go s.sv.loop(nil)
+		if s.sv.gate != nil {
+			select {
+			case <-s.sv.gate:
+			case <-ctx.Done():
+			case <-m.shut:
+			}
+		}
 	}
 
 	// Wait for every Runner to return, and for ctx: services that finished
@@ -91,12 +103,27 @@ type supervisor struct {
 	delay   time.Duration      // the next restart delay, before jitter
 	start   time.Time          // when the current attempt started
 	fails   failures           // recent failures, for RestartLimit
+	over    bool               // finish has run: the loop is over
+
+	// runCtx is the context of the current attempt: ctx, or for a
+	// NotifyReady service one that carries the attempt's readyToken (and
+	// with a gated start, is cancelled at the start timeout).
+	runCtx context.Context
+	// For a NotifyReady service under a gated start: the current
+	// attempt's start timeout (nil and unused otherwise).
+	startTimer *startTimer
 
 	// For an ordered shutdown (nil and unused otherwise): ended is closed
 	// as soon as the loop is over, before its last log line, and endedAt
 	// says when (zero: the loop never started).
 	ended   chan struct{}
 	endedAt time.Time
+
+	// For a gated start (nil and unused otherwise): gate is closed once
+	// the service is first ready, or its loop is over, whichever is first;
+	// gateOpen, guarded by the service's mu, says it is.
+	gate     chan struct{}
+	gateOpen bool
 }
 
 // loop is the recipe of supervision (docs/contract.md, C2): run, and after
@@ -119,8 +146,8 @@ func (sv *supervisor) loop(after *ending) {
 			break
 		}
 	}
-	if sv.ended != nil {
-		sv.finish(sv.m.clock.Now())
+	if !sv.over {
+		sv.finish(sv.m.clock.Now(), StateStopped)
 	}
 	sv.wg.Done()
 }
@@ -132,17 +159,36 @@ func (sv *supervisor) stopping() bool {
 	return isDone(sv.ctx) || (sv.cancel == nil && sv.m.shuttingDown())
 }
 
-// finish tells an ordered shutdown that the loop is over, at the instant
-// at; later calls do nothing.
-func (sv *supervisor) finish(at time.Time) {
-	if sv.ended == nil {
+// finish records that the loop is over, at the instant at, leaving the
+// service in state (unless a final state came first), and tells whoever
+// waits for it: an ordered shutdown, a gated start. Later calls do
+// nothing. It is called on the loop's goroutine, or on Run's for a loop
+// that never started.
+func (sv *supervisor) finish(at time.Time, state State) {
+	if sv.over {
 		return
 	}
-	select {
-	case <-sv.ended:
-	default:
+	sv.over = true
+	if state != StateRegistered {
+		sv.s.enter(state, at)
+	}
+	sv.openGate()
+	if sv.ended != nil {
 		sv.endedAt = at
 		close(sv.ended)
+	}
+}
+
+// openGate lets a gated start go on to the next service.
+func (sv *supervisor) openGate() {
+	if sv.gate == nil {
+		return
+	}
+	sv.s.mu.Lock()
+	defer sv.s.mu.Unlock()
+	if !sv.gateOpen {
+		sv.gateOpen = true
+		close(sv.gate)
 	}
 }
 
@@ -154,13 +200,25 @@ func (sv *supervisor) runOnce() ending {
 	schedpoint.Yield("supervise.run", sv)
 	sv.attempt++
 	sv.start = m.clock.Now()
+	notify := sv.s.cfg.notifyReady
+	sv.s.started(sv.start, notify)
 	if m.events != nil {
 		m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
+	}
+	sv.runCtx = sv.ctx
+	if notify {
+		tok := &readyToken{sv: sv, attempt: sv.attempt}
+		if m.gate > 0 {
+			sv.startTimer = sv.armStartTimer(tok)
+		}
+		sv.runCtx = context.WithValue(sv.runCtx, readyKey{}, tok)
+	} else {
+		sv.openGate() // ready as soon as it is called
 	}
 	return guard(sv.s.name, sv.call, sv.goexited, false)
 }
 
-func (sv *supervisor) call() ending { return runEnding(sv.s.runner.Run(sv.ctx)) }
+func (sv *supervisor) call() ending { return runEnding(sv.s.runner.Run(sv.runCtx)) }
 
 func (sv *supervisor) goexited(e ending) { go sv.loop(&e) }
 
@@ -170,6 +228,13 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
 	ran := m.clock.Since(sv.start)
 	end := sv.start.Add(ran)
+	if st := sv.startTimer; st != nil {
+		sv.startTimer = nil
+		if st.stop() {
+			e = ending{outcome: OutcomeError, err: fmt.Errorf("lifecycle: service %q not ready within its start timeout %v: %w",
+				sv.s.name, m.gate, ErrStartTimeout)}
+		}
+	}
 	stopping := sv.stopping()
 	if m.events != nil {
 		m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: end, Attempt: sv.attempt,
@@ -179,7 +244,7 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	// A Runner that ends once it is to stop has done its job, whatever it
 	// returned; but a panic or Goexit is a bug worth a log line.
 	if stopping {
-		sv.finish(end)
+		sv.finish(end, StateStopped)
 		switch {
 		case e.outcome == OutcomePanic || e.outcome == OutcomeGoexit:
 			sv.logFailure(e, ran, "lifecycle: service failed during shutdown", 0)
@@ -192,27 +257,30 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 		return false
 	}
 	if e.outcome == OutcomeFinished {
-		sv.finish(end)
+		sv.finish(end, StateFinished)
 		m.logAttrs(slog.LevelInfo, "lifecycle: service finished", func() []slog.Attr {
 			return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt), slog.Duration("ran", ran)}
 		})
 		return false
 	}
+	// The setting is read once per failure, so a SetBackoff made meanwhile
+	// applies from here on: to the reset, and to the doubling.
+	b := m.backoff.Load()
+	sv.s.failed(e.err, end, ran, b.reset)
 	if c := sv.s.cfg; c.limit > 0 && sv.fails.add(end, c.limit, c.window) {
-		sv.finish(end)
+		sv.finish(end, StateGaveUp)
 		sv.giveUp(e, end)
 		return false
 	}
-
-	// The setting is read once per failure, so a SetBackoff made meanwhile
-	// applies from here on: to the reset, and to the doubling.
-	wait, kept := m.backoff.Load().next(sv.delay, ran)
+	wait, kept := b.next(sv.delay, ran)
 	wait = m.jitter.apply(wait)
+	sv.s.backingOff(end, end.Add(wait))
 	sv.logFailure(e, ran, "lifecycle: service failed; restarting", wait)
 	if m.events != nil {
 		m.emit(Event{Kind: BackingOff, Service: sv.s.name, Time: m.clock.Now(), Attempt: sv.attempt, Duration: wait})
 	}
 	if !sv.backOff(wait) || sv.stopping() {
+		sv.finish(m.clock.Now(), StateStopped)
 		return false
 	}
 	sv.delay = kept
