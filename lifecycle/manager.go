@@ -139,6 +139,9 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	}
 	m.names[name] = struct{}{}
 	m.services = append(m.services, s)
+	if b, ok := r.(interface{ bind(*Manager, string) }); ok {
+		b.bind(m, name) // a Worker, or a type that embeds one
+	}
 	if s.reporter != nil {
 		m.reporters = append(m.reporters, s)
 	}
