@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,8 @@ type service struct {
 
 	mu sync.Mutex // guards st
 	st status     // its state, for States and the probes
+
+	labels context.Context // with WithGoroutineLabels: carries its pprof label; nil otherwise
 }
 
 // Manager supervises a set of named services: [Manager.Run] runs each in its
@@ -57,6 +60,7 @@ type Manager struct {
 	jitter  *jitter
 	drain   time.Duration           // WithDrain
 	gate    time.Duration           // WithGatedStart's start timeout; 0: no gated start
+	labels  bool                    // WithGoroutineLabels
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
 	mu        sync.Mutex // guards services, names, reporters, running, ordered, sv of each service, gaveUp
@@ -95,6 +99,7 @@ func NewManager(opts ...Option) *Manager {
 		jitter:    o.jitter,
 		drain:     o.drain,
 		gate:      o.gate,
+		labels:    o.labels,
 		ordered:   o.ordered,
 		names:     make(map[string]struct{}),
 		shut:      make(chan struct{}),
@@ -120,6 +125,9 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 		panic(fmt.Sprintf("lifecycle: Register(%q) with a nil Runner", name))
 	}
 	s := &service{name: name, runner: r}
+	if m.labels {
+		s.labels = pprof.WithLabels(context.Background(), pprof.Labels("lifecycle_service", name))
+	}
 	for _, opt := range opts {
 		if opt == nil {
 			panic(fmt.Sprintf("lifecycle: Register(%q) given a nil ServiceOption", name))

@@ -19,6 +19,7 @@ type options struct {
 	ordered bool          // WithOrderedShutdown
 	drain   time.Duration // WithDrain
 	gate    time.Duration // WithGatedStart
+	labels  bool          // WithGoroutineLabels
 }
 
 // WithClock makes the Manager take every time and every wait from c instead
@@ -116,4 +117,14 @@ func WithGatedStart(timeout time.Duration) Option {
 		panic(fmt.Sprintf("lifecycle: WithGatedStart(%v): want timeout > 0", timeout))
 	}
 	return func(o *options) { o.gate = timeout }
+}
+
+// WithGoroutineLabels makes the Manager label the goroutines that run each
+// service, and those that call its Stop, with the pprof label
+// lifecycle_service=<name>, so that a goroutine profile or dump
+// (/debug/pprof/goroutine?debug=1, say) shows whose goroutine is stuck.
+// Goroutines a service starts inherit the label. It costs a few hundred
+// bytes per service, once, when Run starts it (docs/performance.md).
+func WithGoroutineLabels() Option {
+	return func(o *options) { o.labels = true }
 }

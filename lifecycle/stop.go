@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -271,6 +272,9 @@ type stopEnd struct {
 // Manager's Clock, whether or not its context says so yet: on a loaded
 // machine the context's timer is delivered late.
 func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, ended chan<- stopEnd, decided *atomic.Bool) {
+	if l := s.labels; l != nil {
+		pprof.SetGoroutineLabels(l)
+	}
 	finish := func(e ending) {
 		schedpoint.Yield("stop.verdict", s)
 		late := ctx.Err() != nil || !m.clock.Now().Before(deadline)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -132,6 +133,9 @@ type supervisor struct {
 // a new goroutine, given the attempt's ending as after. Either way, the
 // loop ends here, once.
 func (sv *supervisor) loop(after *ending) {
+	if l := sv.s.labels; l != nil {
+		pprof.SetGoroutineLabels(l)
+	}
 	for {
 		var e ending
 		if after != nil {
