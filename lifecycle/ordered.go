@@ -118,8 +118,12 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	if sv != nil {
 		select {
 		case <-sv.ended:
+			// Still running when its turn began (a loop that ended before
+			// has nothing to wait for, even when a negative budget puts
+			// the deadline before the turn), and not ended before the
+			// deadline.
 			res.RunEnded = sv.endedAt
-			res.RunAbandoned = !res.RunEnded.IsZero() && !res.RunEnded.Before(res.Deadline)
+			res.RunAbandoned = !res.RunEnded.IsZero() && !res.RunEnded.Before(began) && !res.RunEnded.Before(res.Deadline)
 		default:
 			res.RunAbandoned = true
 		}
