@@ -33,17 +33,33 @@ type HealthReporter interface{ Health() WorkerHealth }
 // service is one registration. Its settings are immutable once
 // registered; sv is set once, under the Manager's mu, when Run starts it.
 type service struct {
-	name     string
-	runner   Runner
-	stopper  Stopper        // nil unless runner implements Stopper
-	reporter HealthReporter // nil unless runner implements HealthReporter
-	cfg      serviceConfig
-	sv       *supervisor // its supervise loop, once Run has started it
+	name   string
+	runner Runner
+	cfg    serviceConfig
+	sv     supervisor // its supervise loop, set up by Run
 
 	mu sync.Mutex // guards st
 	st status     // its state, for States and the probes
+}
 
-	labels context.Context // with WithGoroutineLabels: carries its pprof label; nil otherwise
+// stopper returns the service as a Stopper, or nil. (A type assertion
+// rather than a field: the answer never changes, and a field would cost
+// every service 16 bytes.)
+func (s *service) stopper() Stopper {
+	st, _ := s.runner.(Stopper)
+	return st
+}
+
+// reporter returns the service as a HealthReporter, or nil.
+func (s *service) reporter() HealthReporter {
+	r, _ := s.runner.(HealthReporter)
+	return r
+}
+
+// labelled returns ctx with the service's pprof label, for
+// WithGoroutineLabels.
+func (s *service) labelled() context.Context {
+	return pprof.WithLabels(context.Background(), pprof.Labels("lifecycle_service", s.name))
 }
 
 // Manager supervises a set of named services: [Manager.Run] runs each in its
@@ -70,6 +86,8 @@ type Manager struct {
 	running   bool       // Run was called: registration is closed
 	ordered   bool       // shutdown is ordered: WithOrderedShutdown, or Serve
 	gaveUp    []error    // a *GiveUpError per service that gave up, in order
+
+	runs sync.WaitGroup // Run's supervise loops; Done once as each ends
 
 	shut      chan struct{} // closed when shutdown begins: nothing starts from then on
 	escalated chan struct{} // closed when an Essential service gives up
@@ -125,17 +143,12 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 		panic(fmt.Sprintf("lifecycle: Register(%q) with a nil Runner", name))
 	}
 	s := &service{name: name, runner: r}
-	if m.labels {
-		s.labels = pprof.WithLabels(context.Background(), pprof.Labels("lifecycle_service", name))
-	}
 	for _, opt := range opts {
 		if opt == nil {
 			panic(fmt.Sprintf("lifecycle: Register(%q) given a nil ServiceOption", name))
 		}
 		opt(&s.cfg)
 	}
-	s.stopper, _ = r.(Stopper)
-	s.reporter, _ = r.(HealthReporter)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -150,7 +163,7 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	if b, ok := r.(interface{ bind(*Manager, string) }); ok {
 		b.bind(m, name) // a Worker, or a type that embeds one
 	}
-	if s.reporter != nil {
+	if s.reporter() != nil {
 		m.reporters = append(m.reporters, s)
 	}
 }

@@ -245,8 +245,8 @@ type startTimer struct {
 // armStartTimer starts the start timeout of the attempt tok stands for,
 // and makes the attempt's context one it can cancel.
 func (sv *supervisor) armStartTimer(tok *readyToken) *startTimer {
-	ctx, cancel := context.WithCancel(sv.runCtx)
-	sv.runCtx = ctx
+	ctx, cancel := context.WithCancel(sv.x.runCtx)
+	sv.x.runCtx = ctx
 	st := &startTimer{ready: make(chan struct{}), over: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
 	tok.ready = st.ready
 	go func() {

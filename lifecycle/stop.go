@@ -144,7 +144,7 @@ func (m *Manager) shutdown(timeout time.Duration) StopReport {
 	services, _ := m.snapshot()
 	var stoppers []*service
 	for _, s := range services {
-		if s.stopper != nil {
+		if s.stopper() != nil {
 			stoppers = append(stoppers, s)
 		}
 	}
@@ -272,8 +272,8 @@ type stopEnd struct {
 // Manager's Clock, whether or not its context says so yet: on a loaded
 // machine the context's timer is delivered late.
 func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, ended chan<- stopEnd, decided *atomic.Bool) {
-	if l := s.labels; l != nil {
-		pprof.SetGoroutineLabels(l)
+	if m.labels {
+		pprof.SetGoroutineLabels(s.labelled())
 	}
 	finish := func(e ending) {
 		schedpoint.Yield("stop.verdict", s)
@@ -288,7 +288,7 @@ func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, 
 			m.logStopFailure(s.name, e, "lifecycle: abandoned Stop failed after its deadline")
 		}
 	}
-	finish(guard(s.name, func() ending { return stopEnding(s.stopper.Stop(ctx)) }, finish, false))
+	finish(guard(s.name, func() ending { return stopEnding(s.stopper().Stop(ctx)) }, finish, false))
 }
 
 // post delivers e to the events function through the outbox.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/pprof"
-	"sync"
 	"time"
 
 	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
@@ -46,18 +45,22 @@ func (m *Manager) Run(ctx context.Context) {
 	services := m.services
 	// Every supervisor is made here, under mu, so that a shutdown running
 	// at the same time sees each service either not started or whole.
-	var wg sync.WaitGroup
+	wg := &m.runs
 	initial := m.backoff.Load().initial
 	for _, s := range services {
-		sv := &supervisor{m: m, s: s, ctx: ctx, wg: &wg, delay: initial}
+		sv := &s.sv
+		*sv = supervisor{m: m, s: s, ctx: ctx, delay: initial}
+		if m.ordered || m.gate > 0 || s.cfg != (serviceConfig{}) {
+			sv.x = new(svExtra)
+		}
 		if m.ordered {
-			sv.ctx, sv.cancel = context.WithCancel(ctx)
-			sv.ended = make(chan struct{})
+			sv.ctx, sv.x.cancel = context.WithCancel(ctx)
+			sv.x.ended = make(chan struct{})
 		}
 		if m.gate > 0 {
-			sv.gate = make(chan struct{})
+			sv.x.gate = make(chan struct{})
 		}
-		s.sv = sv
+		sv.set = true
 	}
 	m.mu.Unlock()
 
@@ -75,9 +78,9 @@ func (m *Manager) Run(ctx context.Context) {
 		}
 		wg.Add(1)
 		go s.sv.loop(nil)
-		if s.sv.gate != nil {
+		if x := s.sv.x; x != nil && x.gate != nil {
 			select {
-			case <-s.sv.gate:
+			case <-x.gate:
 			case <-ctx.Done():
 			case <-m.shut:
 			}
@@ -90,33 +93,40 @@ func (m *Manager) Run(ctx context.Context) {
 	<-ctx.Done()
 }
 
-// supervisor is the state of one service's supervise loop. Only the loop's
-// goroutine touches it (after a Goexit, the goroutine that carries the
-// loop on), except ended and endedAt, which an ordered shutdown reads once
-// ended is closed.
+// supervisor is the state of one service's supervise loop, kept in its
+// service. Only the loop's goroutine touches it (after a Goexit, the
+// goroutine that carries the loop on), except as svExtra says.
 type supervisor struct {
 	m       *Manager
 	s       *service
-	ctx     context.Context    // Run's, or in an ordered shutdown the service's own
-	cancel  context.CancelFunc // cancels ctx: nil unless shutdown is ordered
-	wg      *sync.WaitGroup    // Done once, when the loop ends
-	attempt int                // attempts started so far
-	delay   time.Duration      // the next restart delay, before jitter
-	start   time.Time          // when the current attempt started
-	fails   failures           // recent failures, for RestartLimit
-	over    bool               // finish has run: the loop is over
+	ctx     context.Context // Run's, or in an ordered shutdown the service's own
+	attempt int             // attempts started so far
+	delay   time.Duration   // the next restart delay, before jitter
+	start   time.Time       // when the current attempt started
+	over    bool            // finish has run: the loop is over
+	set     bool            // Run has set the supervisor up; guarded by the Manager's mu
+	x       *svExtra        // what the opt-in features need; nil without them
+}
 
-	// runCtx is the context of the current attempt: ctx, or for a
-	// NotifyReady service one that carries the attempt's readyToken (and
-	// with a gated start, is cancelled at the start timeout).
+// svExtra is the part of a supervisor that only ordered shutdown, a gated
+// start, RestartLimit or NotifyReady use, kept apart so that a service
+// without them does not carry it.
+type svExtra struct {
+	cancel context.CancelFunc // cancels the supervisor's ctx: nil unless shutdown is ordered
+	fails  failures           // recent failures, for RestartLimit
+
+	// runCtx is the context of the current attempt of a NotifyReady
+	// service: it carries the attempt's readyToken (and with a gated
+	// start, is cancelled at the start timeout). nil: the supervisor's ctx.
 	runCtx context.Context
 	// For a NotifyReady service under a gated start: the current
-	// attempt's start timeout (nil and unused otherwise).
+	// attempt's start timeout.
 	startTimer *startTimer
 
 	// For an ordered shutdown (nil and unused otherwise): ended is closed
 	// as soon as the loop is over, before its last log line, and endedAt
-	// says when (zero: the loop never started).
+	// says when (zero: the loop never started). The shutdown reads endedAt
+	// once ended is closed.
 	ended   chan struct{}
 	endedAt time.Time
 
@@ -133,8 +143,8 @@ type supervisor struct {
 // a new goroutine, given the attempt's ending as after. Either way, the
 // loop ends here, once.
 func (sv *supervisor) loop(after *ending) {
-	if l := sv.s.labels; l != nil {
-		pprof.SetGoroutineLabels(l)
+	if sv.m.labels {
+		pprof.SetGoroutineLabels(sv.s.labelled())
 	}
 	for {
 		var e ending
@@ -153,14 +163,20 @@ func (sv *supervisor) loop(after *ending) {
 	if !sv.over {
 		sv.finish(sv.m.clock.Now(), StateStopped)
 	}
-	sv.wg.Done()
+	sv.m.runs.Done()
 }
 
 // stopping reports whether the service is to stop: its context is done,
 // or (unless shutdown is ordered, when each service's turn cancels its
 // context) shutdown has begun.
 func (sv *supervisor) stopping() bool {
-	return isDone(sv.ctx) || (sv.cancel == nil && sv.m.shuttingDown())
+	return isDone(sv.ctx) || (!sv.ordered() && sv.m.shuttingDown())
+}
+
+// ordered reports whether the service's own turn in an ordered shutdown
+// cancels its context.
+func (sv *supervisor) ordered() bool {
+	return sv.x != nil && sv.x.cancel != nil
 }
 
 // finish records that the loop is over, at the instant at, leaving the
@@ -177,22 +193,23 @@ func (sv *supervisor) finish(at time.Time, state State) {
 		sv.s.enter(state, at)
 	}
 	sv.openGate()
-	if sv.ended != nil {
-		sv.endedAt = at
-		close(sv.ended)
+	if x := sv.x; x != nil && x.ended != nil {
+		x.endedAt = at
+		close(x.ended)
 	}
 }
 
 // openGate lets a gated start go on to the next service.
 func (sv *supervisor) openGate() {
-	if sv.gate == nil {
+	x := sv.x
+	if x == nil || x.gate == nil {
 		return
 	}
 	sv.s.mu.Lock()
 	defer sv.s.mu.Unlock()
-	if !sv.gateOpen {
-		sv.gateOpen = true
-		close(sv.gate)
+	if !x.gateOpen {
+		x.gateOpen = true
+		close(x.gate)
 	}
 }
 
@@ -209,20 +226,27 @@ func (sv *supervisor) runOnce() ending {
 	if m.events != nil {
 		m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
 	}
-	sv.runCtx = sv.ctx
 	if notify {
+		x := sv.x
+		x.runCtx = sv.ctx
 		tok := &readyToken{sv: sv, attempt: sv.attempt}
 		if m.gate > 0 {
-			sv.startTimer = sv.armStartTimer(tok)
+			x.startTimer = sv.armStartTimer(tok)
 		}
-		sv.runCtx = context.WithValue(sv.runCtx, readyKey{}, tok)
+		x.runCtx = context.WithValue(x.runCtx, readyKey{}, tok)
 	} else {
 		sv.openGate() // ready as soon as it is called
 	}
 	return guard(sv.s.name, sv.call, sv.goexited, false)
 }
 
-func (sv *supervisor) call() ending { return runEnding(sv.s.runner.Run(sv.runCtx)) }
+func (sv *supervisor) call() ending {
+	ctx := sv.ctx
+	if x := sv.x; x != nil && x.runCtx != nil {
+		ctx = x.runCtx
+	}
+	return runEnding(sv.s.runner.Run(ctx))
+}
 
 func (sv *supervisor) goexited(e ending) { go sv.loop(&e) }
 
@@ -232,8 +256,9 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
 	ran := m.clock.Since(sv.start)
 	end := sv.start.Add(ran)
-	if st := sv.startTimer; st != nil {
-		sv.startTimer = nil
+	if x := sv.x; x != nil && x.startTimer != nil {
+		st := x.startTimer
+		x.startTimer = nil
 		if st.stop() {
 			e = ending{outcome: OutcomeError, err: fmt.Errorf("lifecycle: service %q not ready within its start timeout %v: %w",
 				sv.s.name, m.gate, ErrStartTimeout)}
@@ -271,7 +296,7 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	// applies from here on: to the reset, and to the doubling.
 	b := m.backoff.Load()
 	sv.s.failed(e.err, end, ran, b.reset)
-	if c := sv.s.cfg; c.limit > 0 && sv.fails.add(end, c.limit, c.window) {
+	if c := sv.s.cfg; c.limit > 0 && sv.x.fails.add(end, c.limit, c.window) {
 		sv.finish(end, StateGaveUp)
 		sv.giveUp(e, end)
 		return false
@@ -299,7 +324,7 @@ func (sv *supervisor) backOff(d time.Duration) bool {
 		return true
 	}
 	var shut <-chan struct{} // nil, never ready, when each turn cancels ctx
-	if sv.cancel == nil {
+	if !sv.ordered() {
 		shut = sv.m.shut
 	}
 	schedpoint.Yield("supervise.sleep", sv)
