@@ -59,12 +59,13 @@ type Manager struct {
 	gate    time.Duration           // WithGatedStart's start timeout; 0: no gated start
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
-	mu        sync.Mutex // guards services, names, reporters, running, ordered, sv of each service, gaveUp
+	mu        sync.Mutex // guards services, names, reporters, running, ordered, serving, sv of each service, gaveUp
 	services  []*service
 	names     map[string]struct{}
 	reporters []*service // the services that implement HealthReporter
 	running   bool       // Run was called: registration is closed
 	ordered   bool       // shutdown is ordered: WithOrderedShutdown, or Serve
+	serving   bool       // Serve was called: an Essential service that gives up escalates (liveness, C10)
 	gaveUp    []error    // a *GiveUpError per service that gave up, in order
 
 	shut      chan struct{} // closed when shutdown begins: nothing starts from then on
