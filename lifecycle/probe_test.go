@@ -370,6 +370,9 @@ func TestProbes_AllocationsPerRequest(t *testing.T) {
 			if name, ok := strings.CutPrefix(target, "/readyz/"); ok {
 				req.SetPathValue("service", name)
 			}
+			if raceEnabled && strings.Contains(target, "verbose") {
+				continue // the race detector makes sync.Pool drop buffers at random
+			}
 			h.ServeHTTP(w, req) // fill the buffer pool
 			want := float64(probeAllocs)
 			if strings.Contains(target, "exclude=") {
