@@ -79,12 +79,13 @@ type Manager struct {
 	labels  bool                    // WithGoroutineLabels
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
-	mu        sync.Mutex // guards services, names, reporters, running, ordered, sv of each service, gaveUp
+	mu        sync.Mutex // guards services, names, reporters, running, ordered, serving, sv of each service, gaveUp
 	services  []*service
 	names     map[string]struct{}
 	reporters []*service // the services that implement HealthReporter
 	running   bool       // Run was called: registration is closed
 	ordered   bool       // shutdown is ordered: WithOrderedShutdown, or Serve
+	serving   bool       // Serve was called: an Essential service that gives up escalates (liveness, C10)
 	gaveUp    []error    // a *GiveUpError per service that gave up, in order
 
 	runs sync.WaitGroup // Run's supervise loops; Done once as each ends
