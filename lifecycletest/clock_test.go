@@ -18,11 +18,6 @@ import (
 
 var quiet = lifecycle.WithLogger(slog.New(slog.DiscardHandler))
 
-// runnerFunc adapts a function to [lifecycle.Runner].
-type runnerFunc func(ctx context.Context) error
-
-func (f runnerFunc) Run(ctx context.Context) error { return f(ctx) }
-
 func wantWaiters(t *testing.T, clk *lifecycletest.Clock, when string, want int) {
 	t.Helper()
 	if got := clk.Waiters(); got != want {
