@@ -3,7 +3,6 @@ package lifecycletest_test
 import (
 	"context"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -15,11 +14,11 @@ import (
 // TestClock_WaitersProperty: on any sequence of waits armed (After,
 // NewTimer, WithTimeout), stopped, cancelled and of time moved on,
 // Waiters() is the number of waits armed, not stopped or cancelled, whose
-// deadline has not been reached: a model kept beside the clock. It runs in
-// a synctest bubble: benbjohnson's Mock.Add sleeps a millisecond of real
-// time per call, which the bubble makes virtual.
+// deadline has not been reached: a model kept beside the clock. Each check
+// runs in a synctest bubble: benbjohnson's Mock.Add sleeps a millisecond
+// of real time per call, which the bubble makes virtual.
 func TestClock_WaitersProperty(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) { rapid.Check(t, waitersProperty) })
+	rapid.Check(t, func(t *rapid.T) { rapid.SyncTest(t, waitersProperty) })
 }
 
 func waitersProperty(t *rapid.T) {
