@@ -90,9 +90,11 @@ type Manager struct {
 
 	runs sync.WaitGroup // Run's supervise loops; Done once as each ends
 
-	shut      chan struct{} // closed when shutdown begins: nothing starts from then on
-	escalated chan struct{} // closed when an Essential service gives up
-	escalate  sync.Once     // closes escalated
+	shut      chan struct{}      // closed when shutdown begins: nothing starts from then on
+	halt      <-chan struct{}    // set by Run: closed once Run's ctx is done or shutdown has begun
+	haltStop  context.CancelFunc // closes halt; set by Run, called by shutdown; guarded by mu
+	escalated chan struct{}      // closed when an Essential service gives up
+	escalate  sync.Once          // closes escalated
 
 	out outbox // delivers shutdown's log lines and events off its path
 

@@ -133,8 +133,11 @@ type stopRun struct {
 func (m *Manager) shutdown(timeout time.Duration) StopReport {
 	close(m.shut)
 	m.mu.Lock()
-	ordered := m.ordered
+	ordered, haltStop := m.ordered, m.haltStop
 	m.mu.Unlock()
+	if haltStop != nil {
+		haltStop()
+	}
 	if ordered {
 		return m.shutdownInOrder(timeout)
 	}

@@ -43,6 +43,15 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 	m.running = true
 	services := m.services
+	// halt tells the services, unless shutdown is ordered, that they are
+	// to stop: Run's ctx is done, or shutdown has begun. One channel, so
+	// that a restart delay waits on two, not three. Set under mu, where
+	// shutdown reads haltStop after closing shut: one of the two calls it.
+	haltCtx, haltStop := context.WithCancel(ctx)
+	m.halt, m.haltStop = haltCtx.Done(), haltStop
+	if m.shuttingDown() {
+		haltStop()
+	}
 	// Every supervisor is made here, under mu, so that a shutdown running
 	// at the same time sees each service either not started or whole.
 	wg := &m.runs
@@ -91,6 +100,7 @@ func (m *Manager) Run(ctx context.Context) {
 	// for good end their loops before ctx is done.
 	wg.Wait()
 	<-ctx.Done()
+	haltStop()
 }
 
 // supervisor is the state of one service's supervise loop, kept in its
@@ -170,7 +180,9 @@ func (sv *supervisor) loop(after *ending) {
 // or (unless shutdown is ordered, when each service's turn cancels its
 // context) shutdown has begun.
 func (sv *supervisor) stopping() bool {
-	return isDone(sv.ctx) || (!sv.ordered() && sv.m.shuttingDown())
+	// ctx first: a Runner that returned because it saw ctx done may run
+	// before a context derived from ctx (halt) is cancelled too.
+	return isDone(sv.ctx) || (!sv.ordered() && isClosed(sv.m.halt))
 }
 
 // ordered reports whether the service's own turn in an ordered shutdown
@@ -323,12 +335,12 @@ func (sv *supervisor) backOff(d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
-	var shut <-chan struct{} // nil, never ready, when each turn cancels ctx
-	if !sv.ordered() {
-		shut = sv.m.shut
+	halt := sv.m.halt
+	if sv.ordered() {
+		halt = sv.ctx.Done() // each turn cancels its ctx
 	}
 	schedpoint.Yield("supervise.sleep", sv)
-	return wait(sv.m.clock, d, sv.ctx.Done(), shut)
+	return wait(sv.m.clock, d, halt, nil)
 }
 
 // giveUp records that the service gave up after the failure e, which ended
@@ -367,6 +379,16 @@ func (sv *supervisor) logFailure(r ending, ran time.Duration, msg string, delay 
 		}
 		return attrs
 	})
+}
+
+// isClosed reports whether ch is closed, without blocking.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // isDone reports whether ctx is done, as ctx.Err() != nil does, but without
