@@ -47,7 +47,7 @@ func (m *Manager) health(s *service) (h WorkerHealth) {
 			})
 		}
 	}()
-	h = s.reporter.Health()
+	h = s.reporter().Health()
 	h.Name = s.name
 	return h
 }

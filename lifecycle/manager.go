@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,12 +33,33 @@ type HealthReporter interface{ Health() WorkerHealth }
 // service is one registration. Its settings are immutable once
 // registered; sv is set once, under the Manager's mu, when Run starts it.
 type service struct {
-	name     string
-	runner   Runner
-	stopper  Stopper        // nil unless runner implements Stopper
-	reporter HealthReporter // nil unless runner implements HealthReporter
-	cfg      serviceConfig
-	sv       *supervisor // its supervise loop, once Run has started it
+	name   string
+	runner Runner
+	cfg    serviceConfig
+	sv     supervisor // its supervise loop, set up by Run
+
+	mu sync.Mutex // guards st
+	st status     // its state, for States and the probes
+}
+
+// stopper returns the service as a Stopper, or nil. (A type assertion
+// rather than a field: the answer never changes, and a field would cost
+// every service 16 bytes.)
+func (s *service) stopper() Stopper {
+	st, _ := s.runner.(Stopper)
+	return st
+}
+
+// reporter returns the service as a HealthReporter, or nil.
+func (s *service) reporter() HealthReporter {
+	r, _ := s.runner.(HealthReporter)
+	return r
+}
+
+// labelled returns ctx with the service's pprof label, for
+// WithGoroutineLabels.
+func (s *service) labelled() context.Context {
+	return pprof.WithLabels(context.Background(), pprof.Labels("lifecycle_service", s.name))
 }
 
 // Manager supervises a set of named services: [Manager.Run] runs each in its
@@ -53,19 +75,26 @@ type Manager struct {
 	events  func(Event)
 	jitter  *jitter
 	drain   time.Duration           // WithDrain
+	gate    time.Duration           // WithGatedStart's start timeout; 0: no gated start
+	labels  bool                    // WithGoroutineLabels
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
-	mu        sync.Mutex // guards services, names, reporters, running, ordered, sv of each service, gaveUp
+	mu        sync.Mutex // guards services, names, reporters, running, ordered, serving, sv of each service, gaveUp
 	services  []*service
 	names     map[string]struct{}
 	reporters []*service // the services that implement HealthReporter
 	running   bool       // Run was called: registration is closed
 	ordered   bool       // shutdown is ordered: WithOrderedShutdown, or Serve
+	serving   bool       // Serve was called: an Essential service that gives up escalates (liveness, C10)
 	gaveUp    []error    // a *GiveUpError per service that gave up, in order
 
-	shut      chan struct{} // closed when shutdown begins: nothing starts from then on
-	escalated chan struct{} // closed when an Essential service gives up
-	escalate  sync.Once     // closes escalated
+	runs sync.WaitGroup // Run's supervise loops; Done once as each ends
+
+	shut      chan struct{}      // closed when shutdown begins: nothing starts from then on
+	halt      <-chan struct{}    // set by Run: closed once Run's ctx is done or shutdown has begun
+	haltStop  context.CancelFunc // closes halt; set by Run, called by shutdown; guarded by mu
+	escalated chan struct{}      // closed when an Essential service gives up
+	escalate  sync.Once          // closes escalated
 
 	out outbox // delivers shutdown's log lines and events off its path
 
@@ -90,6 +119,8 @@ func NewManager(opts ...Option) *Manager {
 		events:    o.events,
 		jitter:    o.jitter,
 		drain:     o.drain,
+		gate:      o.gate,
+		labels:    o.labels,
 		ordered:   o.ordered,
 		names:     make(map[string]struct{}),
 		shut:      make(chan struct{}),
@@ -121,8 +152,6 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 		}
 		opt(&s.cfg)
 	}
-	s.stopper, _ = r.(Stopper)
-	s.reporter, _ = r.(HealthReporter)
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -134,7 +163,10 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	}
 	m.names[name] = struct{}{}
 	m.services = append(m.services, s)
-	if s.reporter != nil {
+	if b, ok := r.(interface{ bind(*Manager, string) }); ok {
+		b.bind(m, name) // a Worker, or a type that embeds one
+	}
+	if s.reporter() != nil {
 		m.reporters = append(m.reporters, s)
 	}
 }

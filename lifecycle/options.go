@@ -18,6 +18,8 @@ type options struct {
 
 	ordered bool          // WithOrderedShutdown
 	drain   time.Duration // WithDrain
+	gate    time.Duration // WithGatedStart
+	labels  bool          // WithGoroutineLabels
 }
 
 // WithClock makes the Manager take every time and every wait from c instead
@@ -99,4 +101,30 @@ func WithDrain(d time.Duration) Option {
 		panic(fmt.Sprintf("lifecycle: WithDrain(%v): want d >= 0", d))
 	}
 	return func(o *options) { o.drain = d }
+}
+
+// WithGatedStart makes Run start each service only once the one registered
+// before it is ready (see [NotifyReady] and [Ready]; a service without
+// NotifyReady is ready as soon as it is called), or has ended for good, as
+// Erlang/OTP starts a supervisor's children one at a time, left to right.
+// Each attempt of a NotifyReady service must then be ready within timeout
+// of its call of Run: if it is not, its context is cancelled and, once Run
+// returns, the attempt is a failure (with [ErrStartTimeout]), restarted
+// with backoff like any other. Shutdown order stays the reverse of
+// registration. It panics unless timeout > 0.
+func WithGatedStart(timeout time.Duration) Option {
+	if timeout <= 0 {
+		panic(fmt.Sprintf("lifecycle: WithGatedStart(%v): want timeout > 0", timeout))
+	}
+	return func(o *options) { o.gate = timeout }
+}
+
+// WithGoroutineLabels makes the Manager label the goroutines that run each
+// service, and those that call its Stop, with the pprof label
+// lifecycle_service=<name>, so that a goroutine profile or dump
+// (/debug/pprof/goroutine?debug=1, say) shows whose goroutine is stuck.
+// Goroutines a service starts inherit the label. It costs a few hundred
+// bytes per service, once, when Run starts it (docs/performance.md).
+func WithGoroutineLabels() Option {
+	return func(o *options) { o.labels = true }
 }

@@ -75,21 +75,25 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	began := m.clock.Now()
 	ctx, cancel := m.clock.WithTimeout(context.Background(), budget)
 	defer cancel()
-	res := ServiceStop{Service: s.name, Began: began, Deadline: began.Add(budget), Stopper: s.stopper != nil}
+	res := ServiceStop{Service: s.name, Began: began, Deadline: began.Add(budget), Stopper: s.stopper() != nil}
 	m.post(Event{Kind: ServiceStopping, Service: s.name, Time: began, Duration: budget})
+	s.stopping(began)
 
 	// Cancel its Run, and call its Stop.
 	m.mu.Lock()
-	sv := s.sv
+	var sv *supervisor // nil: Run has not set it up
+	if s.sv.set {
+		sv = &s.sv
+	}
 	m.mu.Unlock()
 	var ended <-chan struct{} // nil: no Run to wait for
 	if sv != nil {
-		sv.cancel()
-		ended = sv.ended
+		sv.x.cancel()
+		ended = sv.x.ended
 	}
 	var call *stopCall
 	var stopped <-chan stopEnd // nil: no Stop to wait for
-	if s.stopper != nil {
+	if s.stopper() != nil {
 		call = m.startStop(ctx, s, began, budget)
 		stopped = call.ended
 	}
@@ -116,15 +120,20 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	// still running at it, however late the deadline's timer came.
 	if sv != nil {
 		select {
-		case <-sv.ended:
-			res.RunEnded = sv.endedAt
-			res.RunAbandoned = !res.RunEnded.IsZero() && !res.RunEnded.Before(res.Deadline)
+		case <-sv.x.ended:
+			// Still running when its turn began (a loop that ended before
+			// has nothing to wait for, even when a negative budget puts
+			// the deadline before the turn), and not ended before the
+			// deadline.
+			res.RunEnded = sv.x.endedAt
+			res.RunAbandoned = !res.RunEnded.IsZero() && !res.RunEnded.Before(began) && !res.RunEnded.Before(res.Deadline)
 		default:
 			res.RunAbandoned = true
 		}
 	}
 	var errs []error
 	if res.RunAbandoned {
+		s.enter(StateAbandoned, m.clock.Now())
 		errs = append(errs, fmt.Errorf("lifecycle: Run of service %q abandoned at its deadline (budget %v): %w",
 			s.name, budget, context.DeadlineExceeded))
 		m.postLog(slog.LevelError, "lifecycle: Run abandoned at its deadline",

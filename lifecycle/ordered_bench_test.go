@@ -33,3 +33,7 @@ func BenchmarkStartCancelOrdered(b *testing.B) {
 // BenchmarkRestartOrdered is BenchmarkRestart with ordered shutdown: the
 // service's own context is checked after each attempt.
 func BenchmarkRestartOrdered(b *testing.B) { benchRestart(b, lifecycle.WithOrderedShutdown()) }
+
+// BenchmarkIdleMemoryLabels is BenchmarkIdleMemory with pprof goroutine
+// labels on: the cost of WithGoroutineLabels per service.
+func BenchmarkIdleMemoryLabels(b *testing.B) { benchIdleMemory(b, lifecycle.WithGoroutineLabels()) }

@@ -38,7 +38,7 @@ func (m *Manager) Serve(ctx context.Context, timeout time.Duration) error {
 		m.mu.Unlock()
 		panic("lifecycle: Manager.Serve called after Run or Serve")
 	}
-	m.ordered = true
+	m.ordered, m.serving = true, true
 	m.mu.Unlock()
 
 	// Run on a context of Serve's own: the signal starts the ordered

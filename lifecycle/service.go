@@ -15,6 +15,8 @@ type serviceConfig struct {
 	limit     int           // RestartLimit's n; 0: no limit
 	window    time.Duration // RestartLimit's window
 	essential bool          // giving up shuts the program down (Serve)
+
+	notifyReady bool // ready only once Run calls Ready
 }
 
 // RestartLimit makes the service give up after n failures within window,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -132,8 +133,11 @@ type stopRun struct {
 func (m *Manager) shutdown(timeout time.Duration) StopReport {
 	close(m.shut)
 	m.mu.Lock()
-	ordered := m.ordered
+	ordered, haltStop := m.ordered, m.haltStop
 	m.mu.Unlock()
+	if haltStop != nil {
+		haltStop()
+	}
 	if ordered {
 		return m.shutdownInOrder(timeout)
 	}
@@ -143,7 +147,7 @@ func (m *Manager) shutdown(timeout time.Duration) StopReport {
 	services, _ := m.snapshot()
 	var stoppers []*service
 	for _, s := range services {
-		if s.stopper != nil {
+		if s.stopper() != nil {
 			stoppers = append(stoppers, s)
 		}
 	}
@@ -214,6 +218,7 @@ type stopCall struct {
 // startStop calls s's Stop with ctx, whose deadline is called + budget.
 func (m *Manager) startStop(ctx context.Context, s *service, called time.Time, budget time.Duration) *stopCall {
 	c := &stopCall{m: m, s: s, called: called, deadline: called.Add(budget), budget: budget, ended: make(chan stopEnd, 1)}
+	s.stopping(called)
 	m.post(Event{Kind: StopCalled, Service: s.name, Time: called, Duration: budget})
 	go m.callStop(ctx, s, c.deadline, c.ended, &c.decided)
 	return c
@@ -238,6 +243,7 @@ func (c *stopCall) result(end stopEnd) StopResult {
 		res.Elapsed = max(c.budget, 0)
 		res.Err = fmt.Errorf("lifecycle: Stop of service %q abandoned at its deadline (budget %v): %w",
 			s.name, c.budget, context.DeadlineExceeded)
+		s.enter(StateAbandoned, m.clock.Now())
 		m.postLog(slog.LevelError, "lifecycle: Stop abandoned at its deadline",
 			slog.String("service", s.name), slog.Duration("budget", c.budget))
 		m.post(Event{Kind: StopAbandoned, Service: s.name, Time: m.clock.Now(), Duration: c.budget})
@@ -269,6 +275,9 @@ type stopEnd struct {
 // Manager's Clock, whether or not its context says so yet: on a loaded
 // machine the context's timer is delivered late.
 func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, ended chan<- stopEnd, decided *atomic.Bool) {
+	if m.labels {
+		pprof.SetGoroutineLabels(s.labelled())
+	}
 	finish := func(e ending) {
 		schedpoint.Yield("stop.verdict", s)
 		late := ctx.Err() != nil || !m.clock.Now().Before(deadline)
@@ -282,7 +291,7 @@ func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, 
 			m.logStopFailure(s.name, e, "lifecycle: abandoned Stop failed after its deadline")
 		}
 	}
-	finish(guard(s.name, func() ending { return stopEnding(s.stopper.Stop(ctx)) }, finish, false))
+	finish(guard(s.name, func() ending { return stopEnding(s.stopper().Stop(ctx)) }, finish, false))
 }
 
 // post delivers e to the events function through the outbox.

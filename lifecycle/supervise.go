@@ -2,8 +2,9 @@ package lifecycle
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"sync"
+	"runtime/pprof"
 	"time"
 
 	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
@@ -42,61 +43,108 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 	m.running = true
 	services := m.services
+	// halt tells the services, unless shutdown is ordered, that they are
+	// to stop: Run's ctx is done, or shutdown has begun. One channel, so
+	// that a restart delay waits on two, not three. Set under mu, where
+	// shutdown reads haltStop after closing shut: one of the two calls it.
+	haltCtx, haltStop := context.WithCancel(ctx)
+	m.halt, m.haltStop = haltCtx.Done(), haltStop
+	if m.shuttingDown() {
+		haltStop()
+	}
 	// Every supervisor is made here, under mu, so that a shutdown running
 	// at the same time sees each service either not started or whole.
-	var wg sync.WaitGroup
+	wg := &m.runs
 	initial := m.backoff.Load().initial
 	for _, s := range services {
-		sv := &supervisor{m: m, s: s, ctx: ctx, wg: &wg, delay: initial}
-		if m.ordered {
-			sv.ctx, sv.cancel = context.WithCancel(ctx)
-			sv.ended = make(chan struct{})
+		sv := &s.sv
+		*sv = supervisor{m: m, s: s, ctx: ctx, delay: initial}
+		if m.ordered || m.gate > 0 || s.cfg != (serviceConfig{}) {
+			sv.x = new(svExtra)
 		}
-		s.sv = sv
+		if m.ordered {
+			sv.ctx, sv.x.cancel = context.WithCancel(ctx)
+			sv.x.ended = make(chan struct{})
+		}
+		if m.gate > 0 {
+			sv.x.gate = make(chan struct{})
+		}
+		sv.set = true
 	}
 	m.mu.Unlock()
 
 	// Start one supervise loop per service, in registration order; none
 	// once ctx is done, nor in an ordered shutdown once it has begun. (The
 	// seed's unordered Stop does not keep Run from starting services; it
-	// keeps them from being restarted.)
+	// keeps them from being restarted.) With a gated start, each waits for
+	// the one before it to be ready, or to have ended.
 	for i, s := range services {
 		if isDone(ctx) || (m.ordered && m.shuttingDown()) {
 			for _, s := range services[i:] {
-				s.sv.finish(time.Time{}) // never started
+				s.sv.finish(time.Time{}, StateRegistered) // never started
 			}
 			break
 		}
 		wg.Add(1)
 		go s.sv.loop(nil)
+		if x := s.sv.x; x != nil && x.gate != nil {
+			select {
+			case <-x.gate:
+			case <-ctx.Done():
+			case <-m.shut:
+			}
+		}
 	}
 
 	// Wait for every Runner to return, and for ctx: services that finished
 	// for good end their loops before ctx is done.
 	wg.Wait()
 	<-ctx.Done()
+	haltStop()
 }
 
-// supervisor is the state of one service's supervise loop. Only the loop's
-// goroutine touches it (after a Goexit, the goroutine that carries the
-// loop on), except ended and endedAt, which an ordered shutdown reads once
-// ended is closed.
+// supervisor is the state of one service's supervise loop, kept in its
+// service. Only the loop's goroutine touches it (after a Goexit, the
+// goroutine that carries the loop on), except as svExtra says.
 type supervisor struct {
 	m       *Manager
 	s       *service
-	ctx     context.Context    // Run's, or in an ordered shutdown the service's own
-	cancel  context.CancelFunc // cancels ctx: nil unless shutdown is ordered
-	wg      *sync.WaitGroup    // Done once, when the loop ends
-	attempt int                // attempts started so far
-	delay   time.Duration      // the next restart delay, before jitter
-	start   time.Time          // when the current attempt started
-	fails   failures           // recent failures, for RestartLimit
+	ctx     context.Context // Run's, or in an ordered shutdown the service's own
+	attempt int             // attempts started so far
+	delay   time.Duration   // the next restart delay, before jitter
+	start   time.Time       // when the current attempt started
+	over    bool            // finish has run: the loop is over
+	set     bool            // Run has set the supervisor up; guarded by the Manager's mu
+	x       *svExtra        // what the opt-in features need; nil without them
+}
+
+// svExtra is the part of a supervisor that only ordered shutdown, a gated
+// start, RestartLimit or NotifyReady use, kept apart so that a service
+// without them does not carry it.
+type svExtra struct {
+	cancel context.CancelFunc // cancels the supervisor's ctx: nil unless shutdown is ordered
+	fails  failures           // recent failures, for RestartLimit
+
+	// runCtx is the context of the current attempt of a NotifyReady
+	// service: it carries the attempt's readyToken (and with a gated
+	// start, is cancelled at the start timeout). nil: the supervisor's ctx.
+	runCtx context.Context
+	// For a NotifyReady service under a gated start: the current
+	// attempt's start timeout.
+	startTimer *startTimer
 
 	// For an ordered shutdown (nil and unused otherwise): ended is closed
 	// as soon as the loop is over, before its last log line, and endedAt
-	// says when (zero: the loop never started).
+	// says when (zero: the loop never started). The shutdown reads endedAt
+	// once ended is closed.
 	ended   chan struct{}
 	endedAt time.Time
+
+	// For a gated start (nil and unused otherwise): gate is closed once
+	// the service is first ready, or its loop is over, whichever is first;
+	// gateOpen, guarded by the service's mu, says it is.
+	gate     chan struct{}
+	gateOpen bool
 }
 
 // loop is the recipe of supervision (docs/contract.md, C2): run, and after
@@ -105,6 +153,9 @@ type supervisor struct {
 // a new goroutine, given the attempt's ending as after. Either way, the
 // loop ends here, once.
 func (sv *supervisor) loop(after *ending) {
+	if sv.m.labels {
+		pprof.SetGoroutineLabels(sv.s.labelled())
+	}
 	for {
 		var e ending
 		if after != nil {
@@ -119,30 +170,58 @@ func (sv *supervisor) loop(after *ending) {
 			break
 		}
 	}
-	if sv.ended != nil {
-		sv.finish(sv.m.clock.Now())
+	if !sv.over {
+		sv.finish(sv.m.clock.Now(), StateStopped)
 	}
-	sv.wg.Done()
+	sv.m.runs.Done()
 }
 
 // stopping reports whether the service is to stop: its context is done,
 // or (unless shutdown is ordered, when each service's turn cancels its
 // context) shutdown has begun.
 func (sv *supervisor) stopping() bool {
-	return isDone(sv.ctx) || (sv.cancel == nil && sv.m.shuttingDown())
+	// ctx first: a Runner that returned because it saw ctx done may run
+	// before a context derived from ctx (halt) is cancelled too.
+	return isDone(sv.ctx) || (!sv.ordered() && isClosed(sv.m.halt))
 }
 
-// finish tells an ordered shutdown that the loop is over, at the instant
-// at; later calls do nothing.
-func (sv *supervisor) finish(at time.Time) {
-	if sv.ended == nil {
+// ordered reports whether the service's own turn in an ordered shutdown
+// cancels its context.
+func (sv *supervisor) ordered() bool {
+	return sv.x != nil && sv.x.cancel != nil
+}
+
+// finish records that the loop is over, at the instant at, leaving the
+// service in state (unless a final state came first), and tells whoever
+// waits for it: an ordered shutdown, a gated start. Later calls do
+// nothing. It is called on the loop's goroutine, or on Run's for a loop
+// that never started.
+func (sv *supervisor) finish(at time.Time, state State) {
+	if sv.over {
 		return
 	}
-	select {
-	case <-sv.ended:
-	default:
-		sv.endedAt = at
-		close(sv.ended)
+	sv.over = true
+	if state != StateRegistered {
+		sv.s.enter(state, at)
+	}
+	sv.openGate()
+	if x := sv.x; x != nil && x.ended != nil {
+		x.endedAt = at
+		close(x.ended)
+	}
+}
+
+// openGate lets a gated start go on to the next service.
+func (sv *supervisor) openGate() {
+	x := sv.x
+	if x == nil || x.gate == nil {
+		return
+	}
+	sv.s.mu.Lock()
+	defer sv.s.mu.Unlock()
+	if !x.gateOpen {
+		x.gateOpen = true
+		close(x.gate)
 	}
 }
 
@@ -154,13 +233,32 @@ func (sv *supervisor) runOnce() ending {
 	schedpoint.Yield("supervise.run", sv)
 	sv.attempt++
 	sv.start = m.clock.Now()
+	notify := sv.s.cfg.notifyReady
+	sv.s.started(sv.start, notify)
 	if m.events != nil {
 		m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
+	}
+	if notify {
+		x := sv.x
+		x.runCtx = sv.ctx
+		tok := &readyToken{sv: sv, attempt: sv.attempt}
+		if m.gate > 0 {
+			x.startTimer = sv.armStartTimer(tok)
+		}
+		x.runCtx = context.WithValue(x.runCtx, readyKey{}, tok)
+	} else {
+		sv.openGate() // ready as soon as it is called
 	}
 	return guard(sv.s.name, sv.call, sv.goexited, false)
 }
 
-func (sv *supervisor) call() ending { return runEnding(sv.s.runner.Run(sv.ctx)) }
+func (sv *supervisor) call() ending {
+	ctx := sv.ctx
+	if x := sv.x; x != nil && x.runCtx != nil {
+		ctx = x.runCtx
+	}
+	return runEnding(sv.s.runner.Run(ctx))
+}
 
 func (sv *supervisor) goexited(e ending) { go sv.loop(&e) }
 
@@ -170,6 +268,14 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
 	ran := m.clock.Since(sv.start)
 	end := sv.start.Add(ran)
+	if x := sv.x; x != nil && x.startTimer != nil {
+		st := x.startTimer
+		x.startTimer = nil
+		if st.stop() {
+			e = ending{outcome: OutcomeError, err: fmt.Errorf("lifecycle: service %q not ready within its start timeout %v: %w",
+				sv.s.name, m.gate, ErrStartTimeout)}
+		}
+	}
 	stopping := sv.stopping()
 	if m.events != nil {
 		m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: end, Attempt: sv.attempt,
@@ -179,7 +285,7 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	// A Runner that ends once it is to stop has done its job, whatever it
 	// returned; but a panic or Goexit is a bug worth a log line.
 	if stopping {
-		sv.finish(end)
+		sv.finish(end, StateStopped)
 		switch {
 		case e.outcome == OutcomePanic || e.outcome == OutcomeGoexit:
 			sv.logFailure(e, ran, "lifecycle: service failed during shutdown", 0)
@@ -192,27 +298,30 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 		return false
 	}
 	if e.outcome == OutcomeFinished {
-		sv.finish(end)
+		sv.finish(end, StateFinished)
 		m.logAttrs(slog.LevelInfo, "lifecycle: service finished", func() []slog.Attr {
 			return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt), slog.Duration("ran", ran)}
 		})
 		return false
 	}
-	if c := sv.s.cfg; c.limit > 0 && sv.fails.add(end, c.limit, c.window) {
-		sv.finish(end)
+	// The setting is read once per failure, so a SetBackoff made meanwhile
+	// applies from here on: to the reset, and to the doubling.
+	b := m.backoff.Load()
+	sv.s.failed(e.err, end, ran, b.reset)
+	if c := sv.s.cfg; c.limit > 0 && sv.x.fails.add(end, c.limit, c.window) {
+		sv.finish(end, StateGaveUp)
 		sv.giveUp(e, end)
 		return false
 	}
-
-	// The setting is read once per failure, so a SetBackoff made meanwhile
-	// applies from here on: to the reset, and to the doubling.
-	wait, kept := m.backoff.Load().next(sv.delay, ran)
+	wait, kept := b.next(sv.delay, ran)
 	wait = m.jitter.apply(wait)
+	sv.s.backingOff(end, end.Add(wait))
 	sv.logFailure(e, ran, "lifecycle: service failed; restarting", wait)
 	if m.events != nil {
 		m.emit(Event{Kind: BackingOff, Service: sv.s.name, Time: m.clock.Now(), Attempt: sv.attempt, Duration: wait})
 	}
 	if !sv.backOff(wait) || sv.stopping() {
+		sv.finish(m.clock.Now(), StateStopped)
 		return false
 	}
 	sv.delay = kept
@@ -226,12 +335,12 @@ func (sv *supervisor) backOff(d time.Duration) bool {
 	if d <= 0 {
 		return true
 	}
-	var shut <-chan struct{} // nil, never ready, when each turn cancels ctx
-	if sv.cancel == nil {
-		shut = sv.m.shut
+	halt := sv.m.halt
+	if sv.ordered() {
+		halt = sv.ctx.Done() // each turn cancels its ctx
 	}
 	schedpoint.Yield("supervise.sleep", sv)
-	return wait(sv.m.clock, d, sv.ctx.Done(), shut)
+	return wait(sv.m.clock, d, halt, nil)
 }
 
 // giveUp records that the service gave up after the failure e, which ended
@@ -270,6 +379,16 @@ func (sv *supervisor) logFailure(r ending, ran time.Duration, msg string, delay 
 		}
 		return attrs
 	})
+}
+
+// isClosed reports whether ch is closed, without blocking.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // isDone reports whether ctx is done, as ctx.Err() != nil does, but without

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 )
@@ -25,7 +26,9 @@ import (
 // # Outcomes
 //
 // A tick that returns nil is a success, one that returns an error a failure;
-// both are recorded and the worker goes on ticking. A tick that returns an
+// both are recorded and the worker goes on ticking. Registered with a
+// [Manager], a failed tick is logged at Error with the service name, the
+// error and the count of consecutive failures. A tick that returns an
 // error after ctx is done is not recorded (it is most likely the
 // cancellation). A tick that returns an error matching [ErrFinished] is
 // recorded as a success and ends Run with that error, so the Manager does
@@ -48,7 +51,16 @@ type Worker struct {
 	spread   time.Duration
 	rnd      func() float64
 	tracker  Tracker
+
+	// Set by Manager.Register, before Run: where tick failures are logged,
+	// and under which name.
+	mgr  *Manager
+	name string
 }
+
+// bind tells the Worker the Manager it is registered with, and its name
+// there, so that its tick failures are logged as Run failures are.
+func (w *Worker) bind(m *Manager, name string) { w.mgr, w.name = m, name }
 
 // A WorkerOption configures a [Worker] at construction; see [NewWorker].
 type WorkerOption func(*Worker)
@@ -170,8 +182,23 @@ func (w *Worker) tick(ctx context.Context) error {
 		return e.err
 	default:
 		w.tracker.Failure(e.err)
+		w.logFailure(e.err)
 	}
 	return ctx.Err()
+}
+
+// logFailure logs a tick that returned an error, with the service name, if
+// the Worker is registered with a Manager. (A tick's panic or Goexit
+// reaches the Manager, which logs it as a failure of Run.)
+func (w *Worker) logFailure(err error) {
+	m := w.mgr
+	if m == nil {
+		return
+	}
+	m.logAttrs(slog.LevelError, "lifecycle: tick failed", func() []slog.Attr {
+		return []slog.Attr{slog.String("service", w.name), slog.String("error", errorText(err)),
+			slog.Int("consecutive_failures", w.tracker.Health().ConsecutiveFailures)}
+	})
 }
 
 // failed records a tick that panicked or called runtime.Goexit.

@@ -519,3 +519,27 @@ func TestWorker_OnRealClockCancelWhileWaiting(t *testing.T) {
 		}
 	})
 }
+
+func TestWorker_TickFailuresAreLoggedWithTheServiceName(t *testing.T) {
+	// Issue 9: a failing tick was recorded but never logged, so a quick
+	// start printed nothing while its job failed on every tick.
+	synctest.Test(t, func(t *testing.T) {
+		var logs logBuffer
+		m := lifecycle.NewManager(logs.option())
+		boom := errors.New("upstream unavailable")
+		m.Register("refresh", lifecycle.NewWorker(10*time.Second, func(context.Context) error { return boom }))
+		// A type that embeds a Worker is a Worker to the Manager too.
+		type embedded struct{ *lifecycle.Worker }
+		m.Register("embedded", embedded{lifecycle.NewWorker(time.Minute, func(context.Context) error { return boom })})
+		ctx, cancel := context.WithTimeout(context.Background(), 25*time.Second)
+		defer cancel()
+		m.Run(ctx)
+		lines := logs.lines("level=ERROR", `msg="lifecycle: tick failed"`, "service=refresh", "upstream unavailable")
+		if len(lines) != 3 || !strings.Contains(lines[2], "consecutive_failures=3") {
+			t.Errorf("refresh's tick failures logged as %q; want 3 lines, the last with 3 consecutive failures", lines)
+		}
+		if lines := logs.lines("tick failed", "service=embedded"); len(lines) != 1 {
+			t.Errorf("embedded's tick failures logged as %q; want 1", lines)
+		}
+	})
+}

@@ -17,7 +17,12 @@
 //	m := lifecycle.NewManager(lifecycle.WithEvents(metrics.Events(nil)))
 //
 // [Metrics.Events] chains to an events function of your own; pass nil if you
-// have none. Use one Metrics per Manager. To export several Managers from
+// have none. The state of every service is read from the Manager itself, at
+// each scrape, by a [StateCollector], registered once the Manager exists:
+//
+//	prometheus.MustRegister(lifecycleprom.NewStateCollector(m))
+//
+// Use one Metrics per Manager. To export several Managers from
 // one program, register each Manager's Metrics with
 // [prometheus.WrapRegistererWith] and a label telling them apart.
 //
@@ -33,6 +38,18 @@
 //	lifecycle_backoff_delay_seconds{service}           histogram  each restart delay waited
 //	lifecycle_stops_total{service,outcome}             counter    calls of Stop, by how they ended
 //	lifecycle_stop_duration_seconds{service}           histogram  how long each Stop took, if it ended in time
+//	lifecycle_service_state{service,state}             gauge      1 for the state the service is in, 0 for the others
+//	lifecycle_service_ready{service}                   gauge      1 while the service is ready
+//
+// The last two come from a [StateCollector], the others from [Metrics].
+// lifecycle_service_state follows the convention for enums: each service
+// has a series for every state, in snake case (registered, starting,
+// running, backing_off, gave_up, finished, stopping, stopped, abandoned;
+// see [lifecycle.State]), so that a query selects one with a label
+// matcher, and a series that was 1 reads 0, rather than going stale, once
+// the service moves on. Both are read from one [lifecycle.Manager.States]
+// snapshot per scrape, every service's from its registration: no event
+// needed.
 //
 // The outcome label is the [lifecycle.Outcome]'s String ("nil", "error",
 // "panic", "goexit", "finished"), with two additions:
@@ -60,6 +77,15 @@
 // A shutdown that left a Stopper running:
 //
 //	increase(lifecycle_stops_total{outcome="abandoned"}[1h]) > 0
+//
+// A service that gave up, or that has not been ready for ten minutes:
+//
+//	lifecycle_service_state{state="gave_up"} == 1
+//	max_over_time(lifecycle_service_ready[10m]) == 0
+//
+// How many services are backing off, now:
+//
+//	sum(lifecycle_service_state{state="backing_off"})
 //
 // Roughly the share of time a service spends waiting to be restarted (each
 // delay counts when it is decided):

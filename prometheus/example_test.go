@@ -48,6 +48,9 @@ func Example() {
 	}))
 	m.Register("api", api{})
 
+	// The state of every service, read from m.States() at each scrape.
+	reg.MustRegister(lifecycleprom.NewStateCollector(m))
+
 	// Run, then shut down.
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan struct{})
@@ -61,13 +64,16 @@ func Example() {
 	m.Shutdown(time.Second)
 
 	// Scrape, as Prometheus would from /metrics, and print the counters
-	// that are not zero (the durations vary from run to run).
+	// that are not zero (the durations vary from run to run), each
+	// service's state and its readiness.
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	lines := bufio.NewScanner(rec.Body)
 	for lines.Scan() {
 		line := lines.Text()
-		if strings.Contains(line, "_total{") && !strings.HasSuffix(line, " 0") {
+		counter := strings.Contains(line, "_total{") && !strings.HasSuffix(line, " 0")
+		state := strings.HasPrefix(line, "lifecycle_service_state{") && strings.HasSuffix(line, " 1")
+		if counter || state || strings.HasPrefix(line, "lifecycle_service_ready{") {
 			fmt.Println(line)
 		}
 	}
@@ -76,5 +82,9 @@ func Example() {
 	// lifecycle_attempts_ended_total{outcome="finished",service="migrate"} 1
 	// lifecycle_attempts_started_total{service="api"} 1
 	// lifecycle_attempts_started_total{service="migrate"} 1
+	// lifecycle_service_ready{service="api"} 0
+	// lifecycle_service_ready{service="migrate"} 0
+	// lifecycle_service_state{service="api",state="stopped"} 1
+	// lifecycle_service_state{service="migrate",state="finished"} 1
 	// lifecycle_stops_total{outcome="nil",service="api"} 1
 }

@@ -376,9 +376,13 @@ func checkTurns(s Schedule, _ *Expectation, got *Trace) error {
 			if a.End > end && !ss.RunAbandoned {
 				v.add("%s run#%d returned at %v, after its turn ended at %v, yet not reported abandoned", ss.Service, k+1, fmtDur(a.End), fmtDur(end))
 			}
-			if a.Start < ss.Began && a.End >= ss.Deadline && !ss.RunAbandoned {
-				v.add("%s run#%d was running at its deadline %v (until %v), yet not reported abandoned", ss.Service, k+1, fmtDur(ss.Deadline), fmtDur(a.End))
+			if a.Start < ss.Began && a.End >= ss.Began && a.End >= ss.Deadline && !ss.RunAbandoned {
+				v.add("%s run#%d was running at its turn and its deadline %v (until %v), yet not reported abandoned", ss.Service, k+1, fmtDur(ss.Deadline), fmtDur(a.End))
 			}
+		}
+		// A loop that ended before its turn is never abandoned.
+		if ss.RunEnded != Unset && ss.RunEnded < ss.Began && ss.RunAbandoned {
+			v.add("%s's Run ended at %v, before its turn at %v, yet was reported abandoned", ss.Service, fmtDur(ss.RunEnded), fmtDur(ss.Began))
 		}
 		if n := len(st.Attempts); n > 0 && ss.RunEnded != Unset && ss.RunEnded < st.Attempts[n-1].End {
 			v.add("%s's Run ended at %v, before its last call returned at %v", ss.Service, fmtDur(ss.RunEnded), fmtDur(st.Attempts[n-1].End))

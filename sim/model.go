@@ -512,14 +512,12 @@ func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, []
 		}
 
 		ss := ServiceStop{Service: Name(i), Began: b, Deadline: deadline, RunEnded: l.ended, Stopper: s.Services[i].Stopper != nil}
-		// A Run that had not returned before its deadline is abandoned;
-		// one that returns at the very instant of its deadline too. One
-		// whose loop had ended before its turn has nothing to wait for,
-		// but, to the letter of C8.3, with a negative budget (a deadline
-		// before the turn) it had not returned before its deadline either
-		// if it returned after it: abandoned (reported as a defect of the
-		// contract: it was not left running).
-		ss.RunAbandoned = started && l.ended >= deadline
+		// A Run still running at its turn that had not returned before its
+		// deadline is abandoned; one that returns at the very instant of
+		// its deadline too. One whose loop had ended before its turn has
+		// nothing to wait for, even when a negative budget puts the
+		// deadline before the turn (C8.3).
+		ss.RunAbandoned = running && l.ended >= deadline
 		if ss.RunAbandoned && running {
 			// Whether the Manager saw an abandoned loop end at the very
 			// instant it judged is the scheduler's: the recorder keeps

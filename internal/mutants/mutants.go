@@ -80,7 +80,7 @@ var mutants = []mutant{
 		Edits: []edit{
 			{"(*supervisor).loop", "isDone(sv.ctx)", "false"},
 			{"(*supervisor).afterAttempt",
-				"if !sv.backOff(wait) || sv.stopping() { return false }",
+				"if !sv.backOff(wait) || sv.stopping() { sv.finish(m.clock.Now(), StateStopped); return false }",
 				"sv.backOff(wait)"},
 		},
 	},
@@ -88,8 +88,8 @@ var mutants = []mutant{
 		Name: "setbackoff-clamps-at-once",
 		Why:  "a SetBackoff while running clamps the very next wait into the new [initial, maximum] instead of following the recipe",
 		Edits: []edit{{"(*supervisor).afterAttempt",
-			"wait, kept := m.backoff.Load().next(sv.delay, ran)",
-			"b := m.backoff.Load()\n\twait, kept := b.next(min(max(sv.delay, b.initial), b.maximum), ran)"}},
+			"wait, kept := b.next(sv.delay, ran)",
+			"wait, kept := b.next(min(max(sv.delay, b.initial), b.maximum), ran)"}},
 	},
 	{
 		Name: "setbackoff-mid-iteration",
@@ -113,7 +113,7 @@ var mutants = []mutant{
 	{
 		Name:  "goexit-ends-loop",
 		Why:   "a Runner calling runtime.Goexit is never restarted",
-		Edits: []edit{{"(*supervisor).goexited", "go sv.loop(&e)", "sv.wg.Done()"}},
+		Edits: []edit{{"(*supervisor).goexited", "go sv.loop(&e)", "sv.m.runs.Done()"}},
 	},
 	{
 		Name:  "run-returns-before-runners",
@@ -132,8 +132,8 @@ var mutants = []mutant{
 		Name: "stop-panic-not-contained",
 		Why:  "a panicking Stopper takes the program down",
 		Edits: []edit{{"(*Manager).callStop",
-			"guard(s.name, func() ending { return stopEnding(s.stopper.Stop(ctx)) }, finish, false)",
-			"guard(s.name, func() ending { return stopEnding(s.stopper.Stop(ctx)) }, finish, true)"}},
+			"guard(s.name, func() ending { return stopEnding(s.stopper().Stop(ctx)) }, finish, false)",
+			"guard(s.name, func() ending { return stopEnding(s.stopper().Stop(ctx)) }, finish, true)"}},
 	},
 	{
 		Name: "deadline-instant-in-time",
@@ -225,8 +225,8 @@ var mutants = []mutant{
 		Why:  "the BackingOff event reports the delay before jitter, not the one waited",
 		Edits: []edit{
 			{"(*supervisor).afterAttempt",
-				"wait, kept := m.backoff.Load().next(sv.delay, ran)",
-				"wait, kept := m.backoff.Load().next(sv.delay, ran)\n\tunjittered := wait"},
+				"wait, kept := b.next(sv.delay, ran)",
+				"wait, kept := b.next(sv.delay, ran)\n\tunjittered := wait"},
 			{"(*supervisor).afterAttempt", "Duration: wait", "Duration: unjittered"},
 		},
 	},

@@ -1,0 +1,269 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// State is where a service is in its life; see [Manager.States] and
+// docs/contract.md, C9.
+type State int
+
+// The states of a service. GaveUp, Finished, Stopped and Abandoned are
+// final, except that Abandoned replaces Stopped when a Stop call is
+// abandoned after the service's Run had ended.
+const (
+	StateRegistered State = iota // registered; Run has not started it
+	StateStarting                // Run called, not yet ready (see NotifyReady)
+	StateRunning                 // Run called and ready
+	StateBackingOff              // failed; restarted at BackoffUntil
+	StateGaveUp                  // failed too often (see RestartLimit); not restarted
+	StateFinished                // returned ErrFinished; not restarted
+	StateStopping                // shutdown reached it: its turn began, or its Stop was called
+	StateStopped                 // its supervise loop ended: its context was done or shutdown began
+	StateAbandoned               // its Run or Stop was still running at its deadline
+
+	stateCount // one past the last state: sizes stateNames
+)
+
+// stateNames is indexed by State; a test fails if a name is missing.
+var stateNames = [stateCount]string{"registered", "starting", "running", "backing off", "gave up",
+	"finished", "stopping", "stopped", "abandoned"}
+
+func (s State) String() string {
+	if s >= 0 && s < stateCount {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// final reports whether nothing but abandonment moves a service on from s.
+func (s State) final() bool {
+	return s == StateGaveUp || s == StateFinished || s == StateStopped || s == StateAbandoned
+}
+
+// ServiceState is one service's state, as [Manager.States] returns it.
+type ServiceState struct {
+	Name  string    // the registration name
+	State State     // where it is
+	Since time.Time // when it entered State; zero while Registered
+	// Ready is set while the service is Running and ready: from its call
+	// of Run, or with NotifyReady from its call of Ready.
+	Ready bool
+
+	Attempts int // calls of Run so far
+	Restarts int // calls of Run after the first: Attempts-1, or 0
+
+	// ConsecutiveFailures counts failures since the last attempt that ran
+	// at least the backoff reset window (the run that resets the restart
+	// delay also resets this count).
+	ConsecutiveFailures int
+	LastError           string    // the last failure's error text; "" before the first
+	LastFailure         time.Time // when the last failure ended; zero before the first
+	BackoffUntil        time.Time // while BackingOff: when it is to be restarted
+}
+
+// States returns the state of every registered service, reporter or not,
+// in registration order. It calls nothing a service provides, so it never
+// blocks on a service and is cheap enough for every probe: one allocation
+// for any number of services. It is safe to call at any time from any
+// goroutine.
+func (m *Manager) States() []ServiceState {
+	services, _ := m.snapshot()
+	out := make([]ServiceState, len(services))
+	for i, s := range services {
+		out[i] = s.state()
+	}
+	return out
+}
+
+// status is a service's state. It is guarded by its service's mu.
+type status struct {
+	state    State
+	since    time.Time
+	ready    bool
+	attempts int
+	fail     *failStatus // nil until the first failure
+}
+
+// failStatus is what a service's failures left behind; it is allocated at
+// the first failure, so that a service that never fails does not carry it.
+type failStatus struct {
+	consecutive  int
+	lastError    string
+	lastFailure  time.Time
+	backoffUntil time.Time
+}
+
+// state returns s's state as a ServiceState.
+func (s *service) state() ServiceState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	out := ServiceState{Name: s.name, State: st.state, Since: st.since, Ready: st.ready,
+		Attempts: st.attempts, Restarts: max(st.attempts-1, 0)}
+	if f := st.fail; f != nil {
+		out.ConsecutiveFailures, out.LastError, out.LastFailure = f.consecutive, f.lastError, f.lastFailure
+		if st.state == StateBackingOff {
+			out.BackoffUntil = f.backoffUntil
+		}
+	}
+	return out
+}
+
+// enter moves s to state at the instant at, unless s is in a final state
+// (Abandoned may still replace Stopped). It reports whether it moved.
+func (s *service) enter(state State, at time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.state.final() && !(state == StateAbandoned && s.st.state == StateStopped) {
+		return false
+	}
+	s.st.state, s.st.since = state, at
+	s.st.ready = state == StateRunning
+	return true
+}
+
+// stopping moves s to Stopping at the instant at, if it is live: started,
+// and its loop not over.
+func (s *service) stopping(at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch s.st.state {
+	case StateStarting, StateRunning, StateBackingOff:
+		s.st.state, s.st.since, s.st.ready = StateStopping, at, false
+	}
+}
+
+// started records the start of an attempt at the instant at.
+func (s *service) started(at time.Time, waitReady bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.attempts++
+	s.st.state, s.st.since, s.st.ready = StateRunning, at, true
+	if waitReady {
+		s.st.state, s.st.ready = StateStarting, false
+	}
+}
+
+// failed records a failure that ended at end, after a run of ran; reset is
+// the backoff reset window in force.
+func (s *service) failed(err error, end time.Time, ran, reset time.Duration) {
+	text := "returned nil"
+	if err != nil {
+		text = errorText(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.st.fail
+	if f == nil {
+		f = new(failStatus)
+		s.st.fail = f
+	}
+	if ran >= reset {
+		f.consecutive = 0
+	}
+	f.consecutive++
+	f.lastError, f.lastFailure = text, end
+}
+
+// backingOff records that s waits until until before its restart.
+func (s *service) backingOff(at, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st.state, s.st.since, s.st.ready = StateBackingOff, at, false
+	s.st.fail.backoffUntil = until
+}
+
+// readyKey is the context key under which a NotifyReady service's Run
+// finds its attempt.
+type readyKey struct{}
+
+// readyToken is one attempt of a NotifyReady service.
+type readyToken struct {
+	sv      *supervisor
+	attempt int
+	ready   chan struct{} // with a start timeout: closed by Ready; nil otherwise
+}
+
+// Ready tells the Manager that the service whose Run was given ctx is
+// ready: an HTTP server once it listens, a consumer once connected (as a
+// systemd Type=notify service sends READY=1). It matters only for services
+// registered with [NotifyReady]: they are Starting, and not ready, from each
+// call of Run until it calls Ready. For any other ctx Ready does nothing, so
+// a Runner may call it whether or not it is registered so. A call from an
+// attempt that has ended does nothing.
+func Ready(ctx context.Context) {
+	tok, ok := ctx.Value(readyKey{}).(*readyToken)
+	if !ok {
+		return
+	}
+	sv := tok.sv
+	now := sv.m.clock.Now()
+	s := sv.s
+	s.mu.Lock()
+	moved := s.st.state == StateStarting && s.st.attempts == tok.attempt
+	if moved {
+		s.st.state, s.st.since, s.st.ready = StateRunning, now, true
+	}
+	s.mu.Unlock()
+	if moved {
+		if tok.ready != nil {
+			close(tok.ready)
+		}
+		sv.openGate()
+	}
+}
+
+// NotifyReady makes the service ready only once its Run calls [Ready], on
+// each attempt, instead of as soon as Run is called. Until then it is
+// Starting: readiness probes fail, and with [WithGatedStart] the next
+// service waits.
+func NotifyReady() ServiceOption {
+	return func(c *serviceConfig) { c.notifyReady = true }
+}
+
+// ErrStartTimeout is the error of an attempt of a [NotifyReady] service
+// that did not call [Ready] within the start timeout of [WithGatedStart]:
+// a failure, after which the service is restarted with backoff.
+var ErrStartTimeout = errors.New("lifecycle: not ready within the start timeout")
+
+// startTimer is the start timeout of one attempt of a NotifyReady service
+// under a gated start: if the attempt is not ready in time, its context is
+// cancelled and, once Run returns, the attempt is a failure.
+type startTimer struct {
+	ready  chan struct{} // closed by Ready
+	over   chan struct{} // closed when the attempt ends
+	done   chan struct{} // closed when the timer's goroutine returns
+	cancel context.CancelFunc
+	fired  atomic.Bool
+}
+
+// armStartTimer starts the start timeout of the attempt tok stands for,
+// and makes the attempt's context one it can cancel.
+func (sv *supervisor) armStartTimer(tok *readyToken) *startTimer {
+	ctx, cancel := context.WithCancel(sv.x.runCtx)
+	sv.x.runCtx = ctx
+	st := &startTimer{ready: make(chan struct{}), over: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
+	tok.ready = st.ready
+	go func() {
+		defer close(st.done)
+		if wait(sv.m.clock, sv.m.gate, st.ready, st.over) {
+			st.fired.Store(true)
+			cancel()
+		}
+	}()
+	return st
+}
+
+// stop ends the timer with its attempt, and reports whether it fired: the
+// attempt was not ready within the start timeout.
+func (st *startTimer) stop() bool {
+	close(st.over)
+	<-st.done
+	st.cancel()
+	return st.fired.Load()
+}
