@@ -21,19 +21,19 @@ var issue8Mutants = []mutant{
 		Edits: []edit{{"(*Manager).shutdownInOrder",
 			"(timeout - rep.Drain) / time.Duration(n)",
 			"(timeout - rep.Drain) / time.Duration(func() int {\n" +
-				"\t\tk := 0\n\t\tfor _, s := range services { if s.stopper != nil { k++ } }\n" +
+				"\t\tk := 0\n\t\tfor _, s := range services { if s.stopper() != nil { k++ } }\n" +
 				"\t\treturn max(k, 1)\n\t}())"}},
 	},
 	{
 		Name:  "ordered-run-not-awaited",
 		Why:   "a turn cancels the service's Run but waits only for its Stop (C8.2)",
-		Edits: []edit{{"(*Manager).stopService", "ended = sv.ended", ""}},
+		Edits: []edit{{"(*Manager).stopService", "ended = sv.x.ended", ""}},
 	},
 	{
 		Name: "restart-after-shutdown",
 		Why:  "a Runner that returns after Stop began is a failure and is restarted, until Run's ctx is done (C7.1)",
 		Edits: []edit{{"(*supervisor).stopping",
-			"isDone(sv.ctx) || (sv.cancel == nil && sv.m.shuttingDown())",
+			"isDone(sv.ctx) || (!sv.ordered() && isClosed(sv.m.halt))",
 			"isDone(sv.ctx)"}},
 	},
 	{
@@ -63,8 +63,8 @@ var issue8Mutants = []mutant{
 		Name: "window-from-start",
 		Why:  "failures are counted at their attempt's start, not at the instant they ended (C7.3)",
 		Edits: []edit{{"(*supervisor).afterAttempt",
-			"sv.fails.add(end, c.limit, c.window)",
-			"sv.fails.add(sv.start, c.limit, c.window)"}},
+			"sv.x.fails.add(end, c.limit, c.window)",
+			"sv.x.fails.add(sv.start, c.limit, c.window)"}},
 	},
 	{
 		Name: "drain-outside-budget",
@@ -78,8 +78,8 @@ var issue8Mutants = []mutant{
 		Why: "a turn's Run is judged abandoned by its context, not by the Clock: one that returns at the " +
 			"very instant of its deadline is in time (C8.3)",
 		Edits: []edit{{"(*Manager).stopService",
-			"!res.RunEnded.IsZero() && !res.RunEnded.Before(res.Deadline)",
-			"!res.RunEnded.IsZero() && ctx.Err() != nil"}},
+			"!res.RunEnded.Before(res.Deadline)",
+			"ctx.Err() != nil"}},
 	},
 	{
 		Name: "serve-ignores-escalation",
