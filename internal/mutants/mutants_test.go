@@ -14,7 +14,8 @@ func TestMain(m *testing.M) {
 
 // TestMutantsApplyAndCompile proves every mutant still finds each of its
 // targets exactly once and that the planted library compiles, so `make
-// mutants` never reports a bug as caught merely because it broke the build.
+// mutants` never reports a bug as caught merely because it broke the build,
+// nor one as surviving because its New silently means the original.
 func TestMutantsApplyAndCompile(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the library once per mutant")
@@ -36,9 +37,13 @@ func TestMutantsApplyAndCompile(t *testing.T) {
 			t.Errorf("%v", err)
 			continue
 		}
-		out, err := exec.Command("go", "build", "-tags", m.Tags, "-overlay", overlay, "./lifecycle").CombinedOutput()
+		// vet type-checks the planted library, and its nilfunc check
+		// catches a New written against an older library that still
+		// compiles but means nothing: s.stopper != nil, once stopper
+		// became a method, is always true, and the mutant is the original.
+		out, err := exec.Command("go", "vet", "-nilfunc", "-tags", m.Tags, "-overlay", overlay, "./lifecycle").CombinedOutput()
 		if err != nil {
-			t.Errorf("mutant %s does not compile: %v\n%s", m.Name, err, out)
+			t.Errorf("mutant %s does not compile, or compares a function with nil: %v\n%s", m.Name, err, out)
 		}
 	}
 	if len(mutants) < 15 {
