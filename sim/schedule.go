@@ -271,6 +271,9 @@ func (s Schedule) Size() string {
 	if len(s.Misuse) > 0 {
 		size += fmt.Sprintf(", %d misuses", len(s.Misuse))
 	}
+	if len(s.StatesAt) > 0 {
+		size += fmt.Sprintf(", %d States samples", len(s.StatesAt))
+	}
 	return size
 }
 
