@@ -265,7 +265,7 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 		lim := &Limit{N: rapid.IntRange(1, 4).Draw(t, "limit_n")}
 		var fails []time.Duration
-		for _, a := range supervise(s, i, dryBounds(s, i)).attempts {
+		for _, a := range dryLife(s, i).attempts {
 			if a.End != forever && a.Outcome != Finished {
 				fails = append(fails, a.End)
 			}
@@ -491,8 +491,9 @@ const horizon = 1<<62 + 1<<61
 // or ends an attempt: the attempts' ends and the backoffs' ends.
 func dryInstants(s Schedule) [][]time.Duration {
 	out := make([][]time.Duration, len(s.Services))
+	dry := dryLives(s)
 	for i := range s.Services {
-		l := supervise(s, i, dryBounds(s, i))
+		l := dry[i]
 		for _, a := range l.attempts {
 			for _, x := range []time.Duration{a.Start, a.End} {
 				if x > 0 && x < horizon {

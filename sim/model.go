@@ -262,6 +262,7 @@ type bounds struct {
 	// value is read as never.
 	stopping    time.Duration
 	stoppingVis bool
+	dry         bool // no one reads its changes of state
 }
 
 // supervise is the supervise loop of service i (C2, C7), told to stop by b.
@@ -282,7 +283,7 @@ func supervise(s Schedule, i int, b bounds) life {
 	var failures []time.Duration    // when each failure ended, for RestartLimit
 	now, nowVis := b.start, b.startVis
 	notify := sv.NotifyReady && sv.Worker == nil
-	var ops opsLog
+	ops := opsLog{off: b.dry}
 	// The loop ends at instant t (vis: in a driver's cascade) in state:
 	// a gated start may go on (C9.4).
 	end := func(t time.Duration, vis bool, state string) life {
@@ -357,8 +358,10 @@ func supervise(s Schedule, i int, b bounds) life {
 		// C9.2: a failure sets LastError and LastFailure, and counts,
 		// from 0 again after a run of at least the reset window.
 		cur := s.settingsAt(a.End)
-		ops.add(stateOp{at: a.End, vis: endVis, kind: opFail, reset: a.End-a.Start >= cur.Reset,
-			text: failureText(Name(i), m.Outcome, m.Detail)})
+		if !b.dry {
+			ops.add(stateOp{at: a.End, vis: endVis, kind: opFail, reset: a.End-a.Start >= cur.Reset,
+				text: failureText(Name(i), m.Outcome, m.Detail)})
+		}
 		// C7.3: the failure that makes N within (t-W, t] gives up, with
 		// no delay: logged at Error, a GaveUp event, the loop ends.
 		if lim := sv.Limit; lim != nil {
@@ -627,6 +630,13 @@ func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, []
 	lives := make([]life, n)
 	events := make([][]Event, n)
 	ops := make([][]stateOp, n)
+	var dry []life // the dry runs, made once needed
+	dryOf := func(i int) life {
+		if dry == nil {
+			dry = dryLives(s)
+		}
+		return dry[i]
+	}
 
 	// When shutdown begins: the first Shutdown; under Serve, ctx done or
 	// the first Essential service giving up (C8.5), whichever is first.
@@ -636,7 +646,7 @@ func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, []
 		start = s.CancelAt
 		for i, sv := range s.Services {
 			if sv.Essential && sv.Limit != nil {
-				if g := supervise(s, i, dryBounds(s, i)).gaveUp; g != Unset && g < start {
+				if g := dryOf(i).gaveUp; g != Unset && g < start {
 					start, byDriver = g, false
 				}
 			}
@@ -696,8 +706,7 @@ func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, []
 		started := l.ended != Unset
 		running := started && l.ended >= b // its loop had not ended before its turn
 		if ambiguous == "" && !inCascade && (s.Serve || b < s.CancelAt) && l.gaveUp != b {
-			dry := supervise(s, i, dryBounds(s, i))
-			if running && dryAt(dry, b) {
+			if running && dryAt(dryOf(i), b) {
 				ambiguous = fmt.Sprintf("%s's turn begins at %v, on a timer, where its own timer fires too", Name(i), fmtDur(b))
 			}
 		}

@@ -124,9 +124,13 @@ func stateAt(name string, ops []stateOp, at time.Duration) StateEntry {
 // opsLog numbers a service's changes as the model makes them.
 type opsLog struct {
 	ops []stateOp
+	off bool // a dry run: no one reads them
 }
 
 func (l *opsLog) add(op stateOp) {
+	if l.off {
+		return
+	}
 	op.seq = len(l.ops)
 	l.ops = append(l.ops, op)
 }
@@ -215,7 +219,7 @@ func forwardStartsUntil(s Schedule, cancel, limit time.Duration, byDriver bool) 
 		if cur.at == Unset {
 			continue
 		}
-		l := supervise(s, i, bounds{cancel: cancel, stop: forever, stopVis: true, start: cur.at, startVis: cur.vis, stopping: forever})
+		l := supervise(s, i, bounds{cancel: cancel, stop: forever, stopVis: true, start: cur.at, startVis: cur.vis, stopping: forever, dry: true})
 		var amb string
 		cur, amb = nextStart(s, cur, l, forever, limit, byDriver)
 		ambiguous = cmp.Or(ambiguous, amb)
@@ -223,16 +227,26 @@ func forwardStartsUntil(s Schedule, cancel, limit time.Duration, byDriver bool) 
 	return starts, ambiguous
 }
 
-// dryBounds are the bounds of service i's dry run: never cancelled,
-// never shut down, first called as the gated start says.
-func dryBounds(s Schedule, i int) bounds {
-	st := start{at: 0}
-	if s.Gate > 0 {
-		starts, _ := forwardStartsUntil(s, forever, forever, true)
-		st = starts[i]
+// dryLife is service i's dry run, as dryLives has it.
+func dryLife(s Schedule, i int) life {
+	if s.Gate <= 0 {
+		return supervise(s, i, bounds{cancel: forever, stop: forever, dry: true})
 	}
-	if st.at == Unset {
-		return bounds{cancel: forever, stop: forever, stopping: forever, noStart: true}
+	return dryLives(s)[i]
+}
+
+// dryLives are the services' dry runs: never cancelled, never shut
+// down, each first called as the gated start says.
+func dryLives(s Schedule) []life {
+	lives := make([]life, len(s.Services))
+	cur := start{at: 0}
+	for i := range s.Services {
+		b := bounds{cancel: forever, stop: forever, stopping: forever, start: cur.at, startVis: cur.vis, dry: true}
+		if cur.at == Unset {
+			b.noStart = true
+		}
+		lives[i] = supervise(s, i, b)
+		cur, _ = nextStart(s, cur, lives[i], forever, forever, true)
 	}
-	return bounds{cancel: forever, stop: forever, stopping: forever, start: st.at, startVis: st.vis}
+	return lives
 }

@@ -214,7 +214,21 @@ type HealthPiece struct {
 }
 
 // Name is the registration name of service i.
-func Name(i int) string { return fmt.Sprintf("svc%d", i) }
+func Name(i int) string {
+	if i >= 0 && i < len(names) {
+		return names[i]
+	}
+	return fmt.Sprintf("svc%d", i)
+}
+
+// names are the first names, made once: Name is called at every step of
+// the model.
+var names = func() (n [16]string) {
+	for i := range n {
+		n[i] = fmt.Sprintf("svc%d", i)
+	}
+	return n
+}()
 
 // settings returns the backoff in force: the schedule's or the defaults.
 func (s *Schedule) settings() Backoff {
