@@ -388,13 +388,17 @@ func DrawSchedule(t *rapid.T) Schedule {
 	// instant where the service's own timer fires too is left to the Go
 	// scheduler (Expectation.Ambiguous): such a schedule shuts down
 	// unordered instead.
-	if s.ordered() && Model(s).Ambiguous != "" {
-		s.Ordered, s.Serve, s.Drain = false, false, 0
-	}
 	// Likewise a gated start whose start timeout ties with a timer armed
 	// at the same call (see Expectation.Ambiguous) starts ungated.
-	if s.Gate > 0 && Model(s).Ambiguous != "" {
-		s.Gate = 0
+	if s.ordered() || s.Gate > 0 {
+		if s.ordered() && Model(s).Ambiguous != "" {
+			s.Ordered, s.Serve, s.Drain = false, false, 0
+			if s.Gate > 0 && Model(s).Ambiguous != "" {
+				s.Gate = 0
+			}
+		} else if !s.ordered() && Model(s).Ambiguous != "" {
+			s.Gate = 0
+		}
 	}
 	return s
 }

@@ -2,7 +2,7 @@ package sim
 
 import (
 	"fmt"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/lifecyclesim/lifecycle/lifecycle"
@@ -29,29 +29,47 @@ type StateEntry struct {
 }
 
 func (s StatesSample) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "at %v", fmtDur(s.At))
+	b := make([]byte, 0, 64+96*len(s.Entries))
+	b = append(b, "at "...)
+	b = append(b, fmtDur(s.At)...)
 	for _, e := range s.Entries {
-		b.WriteString(" " + e.String())
+		b = append(b, ' ')
+		b = e.append(b)
 	}
-	return b.String()
+	return string(b)
 }
 
-func (e StateEntry) String() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "{%s %s since %s", e.Name, e.State, fmtStamp(e.Since))
+func (e StateEntry) String() string { return string(e.append(nil)) }
+
+// append writes e to b. Written out, not with fmt: a trace has a line
+// per sample with an entry per service.
+func (e StateEntry) append(b []byte) []byte {
+	b = append(b, '{')
+	b = append(b, e.Name...)
+	b = append(b, ' ')
+	b = append(b, e.State...)
+	b = append(b, " since "...)
+	b = append(b, fmtStamp(e.Since)...)
 	if e.Ready {
-		b.WriteString(" ready")
+		b = append(b, " ready"...)
 	}
-	fmt.Fprintf(&b, " attempts=%d restarts=%d", e.Attempts, e.Restarts)
+	b = append(b, " attempts="...)
+	b = strconv.AppendInt(b, int64(e.Attempts), 10)
+	b = append(b, " restarts="...)
+	b = strconv.AppendInt(b, int64(e.Restarts), 10)
 	if e.ConsecutiveFailures != 0 || e.LastError != "" || e.LastFailure != Unset {
-		fmt.Fprintf(&b, " failures=%d last=%q at %s", e.ConsecutiveFailures, e.LastError, fmtStamp(e.LastFailure))
+		b = append(b, " failures="...)
+		b = strconv.AppendInt(b, int64(e.ConsecutiveFailures), 10)
+		b = append(b, " last="...)
+		b = strconv.AppendQuote(b, e.LastError)
+		b = append(b, " at "...)
+		b = append(b, fmtStamp(e.LastFailure)...)
 	}
 	if e.BackoffUntil != Unset {
-		fmt.Fprintf(&b, " until %s", fmtStamp(e.BackoffUntil))
+		b = append(b, " until "...)
+		b = append(b, fmtStamp(e.BackoffUntil)...)
 	}
-	b.WriteString("}")
-	return b.String()
+	return append(b, '}')
 }
 
 // states records sample j of Manager.States.
