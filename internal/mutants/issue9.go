@@ -22,7 +22,7 @@ func init() {
 		mutant{
 			Name:  "gate-not-waiting",
 			Why:   "the gated start does not wait: Run starts each service without waiting for the one before to be ready",
-			Edits: []edit{{"(*Manager).Run", "s.sv.gate != nil", "false"}},
+			Edits: []edit{{"(*Manager).Run", "x != nil && x.gate != nil", "false"}},
 		},
 		mutant{
 			Name:  "start-timeout-off-by-one",
