@@ -680,18 +680,6 @@ func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, []
 	}
 	starts, amb := forwardStartsUntil(s, runCancel, min(runCancel, start), byDriver || runCancel <= start)
 	ambiguous = cmp.Or(ambiguous, amb)
-	neverStarted := false
-	for _, x := range starts {
-		neverStarted = neverStarted || x.at == Unset
-	}
-	if s.Gate > 0 && st.Budget <= 0 && start > 0 && start < runCancel && ambiguous == "" && neverStarted {
-		// A library bug (regression GatedNeverStartedAbandoned): Run,
-		// waiting at a gate, marks the services it will never start
-		// only once it sees shutdown begun, while a turn that has no
-		// budget to wait may look first and report the Run of a service
-		// never started abandoned (against C8.3).
-		ambiguous = "known bug: a turn without budget may find a service Run never started not yet marked so"
-	}
 	for i := n - 1; i >= 0; i-- {
 		b, budget := now, st.Budget
 		deadline := b + budget

@@ -298,6 +298,25 @@ var regressions = []struct {
 		},
 	},
 	{
+		// C8.3: under WithGatedStart, Run waits at svc0's gate (never
+		// ready) when the ordered Shutdown(0) begins at 1s. svc1, never
+		// started, has nothing to wait for. The first version marked it
+		// never started only once Run's goroutine saw shutdown begun, so
+		// svc1's turn, with no budget, could read its loop as still
+		// running and report it abandoned, as the scheduler went. Now the
+		// turn claims a loop Run has not launched, one compare-and-swap
+		// deciding between the two.
+		name: "GatedNeverStartedIsNotAbandoned",
+		s: sim.Schedule{
+			Ordered: true, Gate: time.Hour, CancelAt: 2 * s1, StopAt: s1, StopTimeout: 0,
+			StatesAt: []time.Duration{s1, 2 * s1},
+			Services: []sim.Service{
+				{NotifyReady: true, Steps: []sim.Step{{Wait: true, Honour: true, Ready: sim.Unset}}},
+				{},
+			},
+		},
+	},
+	{
 		// C8.3: Stop(-1ms) gives a deadline before the turn, and a Run
 		// that returned after it (at 1ns, when Run's ctx was cancelled)
 		// but before its turn has nothing to wait for: not abandoned.
