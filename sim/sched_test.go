@@ -100,7 +100,7 @@ func TestExplore(t *testing.T) {
 	total, schedules, maxRuns := 0, 0, 0
 	gen := sim.Schedules().Filter(func(s sim.Schedule) bool { return len(s.Services) <= 2 })
 	for i := 0; schedules < *exploreN; i++ {
-		s := gen.Example(i)
+		s := unsampled(gen.Example(i))
 		// Prefer schedules where two goroutines can race: a second Stop
 		// at the same instant, or a Stopper.
 		if !(s.Stop2 && s.Stop2At == s.StopAt) && s.Stoppers() == 0 && i%4 != 0 {
@@ -130,15 +130,4 @@ func TestExplore(t *testing.T) {
 	}
 	t.Logf("explored %d interleavings (preemption bound %d) of %d schedules of one or two services, each with and without the driver's actions together; at most %d for one; in %v",
 		total, *exploreBound, schedules, maxRuns, time.Since(start).Round(time.Millisecond))
-}
-
-// unsampled is s without its States samples. The model places a sample
-// exactly among the changes of state at its instant as lockstep orders
-// them (docs/sim.md, "State and readiness"); under the scheduler a change
-// made by a goroutine parked at a point (an abandonment at a deadline,
-// say) may come after a sample at the same instant. TestSim checks the
-// samples; here they would only measure the scheduler.
-func unsampled(s sim.Schedule) sim.Schedule {
-	s.StatesAt = nil
-	return s
 }
