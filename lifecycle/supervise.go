@@ -285,7 +285,9 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	if x := sv.x; x != nil && x.startTimer != nil {
 		st := x.startTimer
 		x.startTimer = nil
-		if st.stop() {
+		// A panic or Goexit keeps its own ending (and its stack): it is a
+		// failure either way.
+		if st.stop() && e.outcome != OutcomePanic && e.outcome != OutcomeGoexit {
 			e = ending{outcome: OutcomeError, err: fmt.Errorf("lifecycle: service %q not ready within its start timeout %v: %w",
 				sv.s.name, m.gate, ErrStartTimeout)}
 		}

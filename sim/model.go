@@ -316,9 +316,11 @@ func supervise(s Schedule, i int, b bounds) life {
 		}
 		*attempts = append(*attempts, a)
 		// What the Manager makes of it: a start timeout is a failure with
-		// ErrStartTimeout, whatever Run returned (C9.4).
+		// ErrStartTimeout, whatever Run returned, unless it panicked or
+		// called Goexit: those keep their own ending, and their stack
+		// (C9.4).
 		m := a
-		if fired {
+		if fired && a.Outcome != Panic && a.Outcome != Goexit {
 			m.Outcome, m.Detail = Error, startTimeoutText(Name(i), s.Gate)
 		}
 		// A call that returns at once ends in the cascade it began in.

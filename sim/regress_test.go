@@ -365,14 +365,14 @@ var regressions = []struct {
 		},
 	},
 	{
-		// C9.4 over C2.3: svc0 is not ready within its start timeout of
-		// 1s, ignores the cancellation and panics at 2s: the Manager
-		// reports the timeout's error, and logs no stack (see
-		// docs/sim.md, "Two readings"). svc1 is started only at 3s+1ns,
-		// when attempt 2 of svc0 is ready; samples at 1s and 2s see svc0
-		// starting and svc1 registered, one at 2s+1ns svc0 backing off
-		// until 3s with the timeout's LastError, one at 3s+2ns both
-		// running.
+		// C9.4 with C2.3: svc0 is not ready within its start timeout of
+		// 1s, ignores the cancellation and panics at 2s: a failure that
+		// keeps its panic, logged with its stack (the first version
+		// reported the timeout's error instead and lost the stack). svc1
+		// is started only at 3s+1ns, when attempt 2 of svc0 is ready;
+		// samples at 1s and 2s see svc0 starting and svc1 registered, one
+		// at 2s+1ns svc0 backing off until 3s with the panic as
+		// LastError, one at 3s+2ns both running.
 		name: "StartTimeoutThenPanicThenReady",
 		s: sim.Schedule{
 			Gate: s1, Backoff: &sim.Backoff{Initial: s1, Maximum: s1, Reset: 60 * s1},
