@@ -21,9 +21,10 @@ type Options struct {
 	// Lies, if set, makes the fake clock lie like a loaded machine.
 	Lies *Lies
 	// Together starts the driver's actions due at one instant (cancel,
-	// Shutdown, a second Shutdown, SetBackoff, Health) all at once,
-	// without letting any settle first. Two Shutdowns due together get the
-	// same timeout, so that whichever wins the report is the same.
+	// Shutdown, a second Shutdown, SetBackoff, and with Sched the Health
+	// samples) all at once, without letting any settle first. Two
+	// Shutdowns due together get the same timeout, so that whichever wins
+	// the report is the same.
 	Together bool
 	// Sched, if set, decides the order in which the Manager's goroutines
 	// pass their scheduling points (builds with -tags lifecyclesched only).
@@ -275,14 +276,53 @@ func checkStop2Lies(s Schedule, _ *Expectation, got *Trace) error {
 
 // start applies o to the clock and installs the scheduler; the function it
 // returns uninstalls it.
-func (o Options) start(clk *fakeclock.Clock) func() {
+func (o Options) start(clk *fakeclock.Clock, races map[time.Duration]bool) func() {
 	if o.Lies != nil {
 		clk.SetLate(o.Lies.late())
 	}
 	if o.Sched == nil {
 		return func() {}
 	}
-	return installScheduler(o.Sched)
+	if l, ok := o.Sched.(interface{ Learn() }); ok && len(races) > 0 {
+		l.Learn() // a Tracker's points name no service: see sched.Scheduler.Yield
+	}
+	return installScheduler(trackerFilter{o.Sched, clk, races})
+}
+
+// trackerRaces are the instants at which a Health sample of s may race a
+// Tracker update, by the model (Expectation.HealthAlt): the only instants
+// at which a sample joins the driver's group under [Options.Together], and
+// at which a Tracker's scheduling points are passed to the scheduler.
+// Nil without a scheduler.
+func (o Options) trackerRaces(s Schedule) map[time.Duration]bool {
+	if o.Sched == nil {
+		return nil
+	}
+	exp := Model(s)
+	at := map[time.Duration]bool{}
+	for k := range exp.HealthAlt {
+		at[max(s.HealthAt[k[0]], 0)] = true
+	}
+	return at
+}
+
+// trackerFilter passes a Tracker's scheduling points ("tracker.update",
+// "tracker.health") to the scheduler only at the instants where a Health
+// sample may race an update (trackerRaces): elsewhere nothing races
+// them, and a point where nothing races only multiplies the interleavings
+// TestExplore enumerates. The filter is a function of the point and the
+// virtual time, so a run still replays exactly.
+type trackerFilter struct {
+	Scheduler
+	clk   *fakeclock.Clock
+	races map[time.Duration]bool
+}
+
+func (f trackerFilter) Yield(point, key string) {
+	if strings.HasPrefix(point, "tracker.") && !f.races[f.clk.Since(Epoch)] {
+		return
+	}
+	f.Scheduler.Yield(point, key)
 }
 
 // label names the calling driver goroutine for the scheduler.
@@ -296,12 +336,18 @@ func (o Options) label(name string) {
 // actions, and arm starts those due at one instant all at once: the ones
 // due at 0 at once (then lets them settle), the later ones from one
 // AfterFunc timer per instant, armed in the order the instants were first
-// named (so the driver's timers are still the oldest). Actions given to
-// alone (Health samples) keep their lockstep place: after the instant's
-// group has settled. A sample racing a Tracker update at one instant would
-// see it or not as the Go scheduler decides, since Tracker has no
-// scheduling point, and two runs of one schedule would differ.
-func (o Options) together(clk *fakeclock.Clock) (at, alone func(time.Duration, func()), arm func()) {
+// named (so the driver's timers are still the oldest).
+//
+// Actions given to alone (Health samples) join their instant's group at
+// the instants in races (see trackerRaces; only with a scheduler): a
+// Tracker passes a scheduling point before it reads or writes, so a sample
+// racing an update made in the group's cascade (a Runner returning
+// ctx.Err() at cancellation) sees it or not as the scheduler decides, the
+// same in every run. Elsewhere they keep their lockstep place, after the
+// group has settled: without a scheduler the race would be the Go
+// scheduler's, and where no update can race them joining would only
+// multiply the interleavings.
+func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (at, alone func(time.Duration, func()), arm func()) {
 	type action struct {
 		f     func()
 		alone bool
@@ -316,7 +362,7 @@ func (o Options) together(clk *fakeclock.Clock) (at, alone func(time.Duration, f
 		byInstant[t] = append(byInstant[t], a)
 	}
 	at = func(t time.Duration, f func()) { add(t, action{f: f}) }
-	alone = func(t time.Duration, f func()) { add(t, action{f: f, alone: true}) }
+	alone = func(t time.Duration, f func()) { add(t, action{f: f, alone: !races[max(t, 0)]}) }
 	arm = func() {
 		for _, t := range instants {
 			var group, single []func()

@@ -45,7 +45,8 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	clk := fakeclock.New(tb, Epoch)
 	rec := newRecorder(clk, len(s.Services))
-	defer o.start(clk)()
+	races := o.trackerRaces(s)
+	defer o.start(clk, races)()
 
 	opts := []lifecycle.Option{lifecycle.WithClock(clk), lifecycle.WithEvents(o.events(clk, rec.event))}
 	switch s.Logger {
@@ -126,7 +127,7 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	}
 	arm, atAlone := func() {}, at
 	if o.Together {
-		at, atAlone, arm = o.together(clk)
+		at, atAlone, arm = o.together(clk, races)
 	}
 	if s.Logger != LoggerWith && s.LoggerSwitchAt > 0 {
 		// The oldest timer: at its instant, every log call comes after it.
@@ -164,10 +165,18 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	for j, t := range s.HealthAt {
 		samplesLeft.Add(1)
 		if via := s.via(j); via != ViaCall {
-			atAlone(t, func() { rec.sampleHTTP(j, serveHealth(handler, via)); samplesLeft.Add(-1) })
+			atAlone(t, func() {
+				o.label(fmt.Sprintf("driver.health%d", j))
+				rec.sampleHTTP(j, serveHealth(handler, via))
+				samplesLeft.Add(-1)
+			})
 			continue
 		}
-		atAlone(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
+		atAlone(t, func() {
+			o.label(fmt.Sprintf("driver.health%d", j))
+			rec.sample(j, m.Health())
+			samplesLeft.Add(-1)
+		})
 	}
 	for j, mu := range s.Misuse {
 		if mu.At > 0 {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -50,6 +51,10 @@ func schedRun(t *rapid.T, s sim.Schedule, o sim.Options, mk func() *sched.Schedu
 //
 //	go test -tags lifecyclesched ./sim -run TestSimSched -rapid.checks=N
 func TestSimSched(t *testing.T) {
+	var before, after atomic.Int64 // samples racing a Tracker update, by the side they saw
+	defer func() {
+		t.Logf("Health samples racing a Tracker update (together): %d saw it not yet made, %d made", before.Load(), after.Load())
+	}()
 	rapid.Check(t, func(t *rapid.T) {
 		s := sim.Schedules().Draw(t, "schedule")
 		mk, desc := drawPCT(t)
@@ -61,6 +66,11 @@ func TestSimSched(t *testing.T) {
 		}
 		if err := sim.Verify(s, runs[0], runs[1]); err != nil {
 			t.Fatalf("%v\n%s together=%v; %d choices: %s", err, desc, o.Together, sc.Steps(), strings.Join(sc.Trail(), " "))
+		}
+		if o.Together {
+			b, a := sim.RaceSides(s, runs[0])
+			before.Add(int64(b))
+			after.Add(int64(a))
 		}
 	})
 }
