@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing/synctest"
@@ -166,6 +167,7 @@ var lyingCheckers = []Checker{
 	{"Run returns only after its ctx is done and every Runner returned", checkRunReturnLies},
 	{"Stoppers are called once each, in reverse registration order", checkStopOrder},
 	{"a Stopper reported in time returned before its deadline, as it returned", checkVerdictLies},
+	{"a Stopper's failure is reported in time, or logged once as failing after its deadline", checkStopFailureKept},
 	{"each Stopper's budget is at most timeout/n, and within Stop's timeout", checkDeadlinesLies},
 	{"the next Stopper is called after the previous returned or was abandoned", checkNextCallLies},
 	{"a second Stop returns the same report as the first", checkStop2Lies},
@@ -223,6 +225,33 @@ func checkVerdictLies(_ Schedule, _ *Expectation, got *Trace) error {
 	return v.err()
 }
 
+// checkStopFailureKept: one verdict per Stop call decides whether it
+// ended in time, so a failure is reported (in time) or logged as the
+// failure of an abandoned call, never neither and never both. A Manager
+// that abandons a call which already took the in-time verdict (it ignores
+// what the call returned, or its select prefers the deadline) loses it.
+func checkStopFailureKept(_ Schedule, _ *Expectation, got *Trace) error {
+	if got.LateStopFailures == nil {
+		return nil
+	}
+	var v violations
+	for _, r := range got.Stop.Results {
+		i := serviceIndex(r.Service)
+		if i < 0 || i >= len(got.Services) || i >= len(got.LateStopFailures) || len(got.Services[i].Stops) == 0 {
+			continue
+		}
+		c, n := got.Services[i].Stops[0], got.LateStopFailures[i]
+		switch {
+		case !r.Abandoned && n > 0:
+			v.add("%s: reported in time, and its failure logged %d times as after its deadline", r.Service, n)
+		case r.Abandoned && c.Returned != Unset && c.Outcome != Nil && n != 1:
+			v.add("%s: abandoned; its Stop ended with %s at %v (deadline %v), logged %d times as failing after its deadline; want once",
+				r.Service, c.Outcome, fmtDur(c.Returned), fmtDur(c.Deadline), n)
+		}
+	}
+	return v.err()
+}
+
 func checkDeadlinesLies(s Schedule, _ *Expectation, got *Trace) error {
 	var v violations
 	// Two Shutdowns racing (descheduled, or Together): either may be the
@@ -239,7 +268,9 @@ func checkDeadlinesLies(s Schedule, _ *Expectation, got *Trace) error {
 		if b := r.Deadline - r.Called; b > max(sh, 0) && !(sh <= 0 && b <= 0) {
 			v.add("%s called at %v with deadline %v: budget %v; want at most %v", r.Service, fmtDur(r.Called), fmtDur(r.Deadline), fmtDur(b), fmtDur(sh))
 		}
-		if s.StopTimeout > 0 && r.Deadline > got.Stop.Start+s.StopTimeout {
+		// Times past MaxInt64 are stamped MaxInt64 (a clock thread may run
+		// time to the end of every timer while the Manager is parked).
+		if s.StopTimeout > 0 && got.Stop.Start <= math.MaxInt64-s.StopTimeout && r.Deadline > got.Stop.Start+s.StopTimeout {
 			v.add("%s's deadline %v is after Stop's own, %v", r.Service, fmtDur(r.Deadline), fmtDur(got.Stop.Start+s.StopTimeout))
 		}
 	}

@@ -239,6 +239,7 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	tr := rec.trace()
 	if o.Lies != nil || o.ClockThread {
 		tr.Canceled = time.Duration(canceledAt.Load())
+		tr.LateStopFailures = rec.lateStopFailures()
 	}
 	tr.Stuck = strings.TrimPrefix(tr.Stuck+"; "+stuck, "; ")
 	tr.Stuck = strings.TrimSuffix(tr.Stuck, "; ")
@@ -256,7 +257,7 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 func drive(clk *fakeclock.Clock, o Options, done func() bool, missing func() string) string {
 	for steps := 0; ; steps++ {
 		synctest.Wait()
-		if o.Sched != nil && o.Sched.Next(o.ClockThread && clk.Pending() > 0) {
+		if o.Sched != nil && o.Sched.Next(o.clockReady(clk)) {
 			continue
 		}
 		if done() && (o.Sched == nil || o.Sched.Parked() == 0) {
@@ -269,6 +270,21 @@ func drive(clk *fakeclock.Clock, o Options, done func() bool, missing func() str
 			return fmt.Sprintf("deadlock at %v, nothing left to fire: %s", fmtDur(clk.Since(Epoch)), missing())
 		}
 	}
+}
+
+// ClockThreadReach is how far, at most, the clock may move in one step
+// while goroutines are parked (Options.ClockThread): a goroutine is
+// descheduled for a while, not for the 2^62 ns of a huge backoff wait,
+// which would carry every stamp past what a Duration holds.
+const ClockThreadReach = time.Hour
+
+// clockReady reports whether the scheduler may choose the clock: with
+// o.ClockThread, when a timer is due within ClockThreadReach.
+func (o Options) clockReady(clk *fakeclock.Clock) bool {
+	if !o.ClockThread {
+		return false
+	}
+	return clk.Pending() > 0 && clk.Reach() <= ClockThreadReach
 }
 
 // recorder collects the trace from the services, the Manager's events and
@@ -299,13 +315,14 @@ type recorder struct {
 	stop2At     time.Duration
 	health      []HealthSample
 	misuse      []MisuseResult
+	lateStop    []int // per service: records of an abandoned Stop's failure
 }
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
 	r := &recorder{clk: clk, index: map[string]int{}, stopErrs: make([]error, n), mayPanic: map[string]bool{},
 		attempts: make([][]Attempt, n), ticks: make([][]TickCall, n), stops: make([][]StopCall, n),
 		runEvents: make([][]Event, n), stopEvents: make([][]Event, n), logs: make([][]Log, n),
-		runReturned: Unset}
+		runReturned: Unset, lateStop: make([]int, n)}
 	for i := range n {
 		r.index[Name(i)] = i
 	}
@@ -645,6 +662,16 @@ func classifyStopErr(name string, err, stopErr error) string {
 	return "other: " + describe(err)
 }
 
+// lateStopFailure is the message of the record of an abandoned Stop call
+// that failed once it ended (after its deadline).
+const lateStopFailure = "lifecycle: abandoned Stop failed after its deadline"
+
+func (r *recorder) lateStopFailures() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.lateStop)
+}
+
 // logHandler is the Manager's slog.Handler: it records each record against
 // the service its "service" attribute names.
 type logHandler struct {
@@ -680,6 +707,9 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	defer h.rec.mu.Unlock()
 	if i, ok := h.rec.index[service]; ok {
 		h.rec.logs[i] = append(h.rec.logs[i], l)
+		if r.Message == lateStopFailure {
+			h.rec.lateStop[i]++
+		}
 	} else {
 		h.rec.strayLogs = append(h.rec.strayLogs, fmt.Sprintf("%s %q service=%q", l, r.Message, service))
 	}

@@ -5,6 +5,7 @@ package sim_test
 import (
 	"flag"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -140,4 +141,30 @@ func TestExplore(t *testing.T) {
 	}
 	t.Logf("explored %d interleavings (preemption bound %d) of %d schedules of one or two services, each with and without the driver's actions together; at most %d for one; in %v",
 		total, *exploreBound, schedules, maxRuns, time.Since(start).Round(time.Millisecond))
+}
+
+// TestSimSchedClock is TestSimSched with the clock as one more thread:
+// the scheduler may move time while goroutines are parked at points (a
+// goroutine descheduled while time passes). The model's instants no longer
+// hold; sim.CheckDescheduled holds the rules that do, and each schedule
+// must give the same trace twice.
+func TestSimSchedClock(t *testing.T) {
+	var runs, moved atomic.Int64 // schedules, and those where time moved while a goroutine was parked
+	defer func() {
+		t.Logf("%d of %d schedules moved the clock while a goroutine was parked at a point", moved.Load(), runs.Load())
+	}()
+	rapid.Check(t, func(t *rapid.T) {
+		s := sim.Schedules().Draw(t, "schedule")
+		mk, desc := drawPCT(t)
+		together := rapid.Bool().Draw(t, "together")
+		var sc *sched.Scheduler
+		checkWith(t, s, fmt.Sprintf("%s together=%v", desc, together), func() sim.Options {
+			sc = mk()
+			return sim.Options{Sched: sc, ClockThread: true, Together: together}
+		}, sim.CheckDescheduled)
+		runs.Add(1)
+		if slices.Contains(sc.Trail(), sched.Clock) {
+			moved.Add(1)
+		}
+	})
 }
