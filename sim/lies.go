@@ -31,8 +31,9 @@ type Options struct {
 	// pass their scheduling points (builds with -tags lifecyclesched only).
 	Sched Scheduler
 	// ClockThread lets Sched move the clock while goroutines are parked at
-	// points: a goroutine descheduled while time passes. The model's exact
-	// times then no longer hold; use [CheckLies].
+	// points: a goroutine descheduled while time passes, by at most
+	// [ClockThreadReach] a step. The model's exact times then no longer
+	// hold; use [CheckDescheduled].
 	ClockThread bool
 }
 

@@ -80,12 +80,8 @@ func TestSimSched(t *testing.T) {
 // time jumping in the Manager's callbacks, and the Manager's goroutines
 // passing their points in a seeded order, held to sim.CheckLies.
 //
-// Options.ClockThread (the scheduler may also move the clock while
-// goroutines are parked) is not drawn here: it finds the check-then-call
-// gap of issue 7 item 5 at once (sim.CheckDescheduled leaves that rule
-// out), but its runs do not yet replay byte for byte, because timers of
-// one instant armed by concurrent goroutines are then taken in an order
-// the Go scheduler chose (see docs/sim.md).
+// Options.ClockThread is drawn by TestSimSchedClock instead, held to
+// sim.CheckDescheduled.
 func TestSimSchedLies(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := sim.Schedules().Draw(t, "schedule")
