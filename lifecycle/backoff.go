@@ -68,7 +68,7 @@ func (j *jitter) apply(d time.Duration) time.Duration {
 	if !(r >= 0) { // below 0, or NaN
 		r = 0
 	}
-	most := time.Duration(float64(d) * j.fraction)
-	cut := min(time.Duration(float64(d)*j.fraction*min(r, 1)), most)
-	return d - max(cut, 0)
+	// r <= 1, and rounding is monotonic, so the cut is at most d*fraction
+	// (which is below d) and never negative.
+	return d - time.Duration(float64(d)*j.fraction*min(r, 1))
 }
