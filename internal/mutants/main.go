@@ -34,8 +34,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,6 +48,7 @@ func main() {
 	list := flag.Bool("list", false, "list the mutants and exit")
 	timeout := flag.Duration("timeout", 5*time.Minute, "time limit per mutant")
 	verbose := flag.Bool("v", false, "print each judge's output")
+	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "mutants run at once")
 	flag.Parse()
 
 	if *list {
@@ -61,7 +64,7 @@ func main() {
 	}
 	defer os.RemoveAll(tmp)
 
-	h := harness{libs: map[string]*pkgSource{}, checks: *checks, seed: *seed, timeout: *timeout, tmp: tmp}
+	h := harness{libs: map[string]*pkgSource{}, libsMu: new(sync.Mutex), checks: *checks, seed: *seed, timeout: *timeout, tmp: tmp}
 	var todo []mutant
 	for _, m := range mutants {
 		if filter.MatchString(m.Name) {
@@ -94,15 +97,34 @@ func main() {
 		fmt.Println("ok")
 	}
 
+	// Run the mutants, -parallel at a time (each judge is one go test
+	// process), and report them in the catalogue's order.
+	results := make([]result, len(todo))
+	started := make([]bool, len(todo))
+	sem := make(chan struct{}, max(*parallel, 1))
+	var wg sync.WaitGroup
+	for i, m := range todo {
+		if m.Suite == "" && !judges[judge{m.judge(), m.Tags}] {
+			continue
+		}
+		started[i] = true
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i] = h.try(m)
+		})
+	}
+	wg.Wait()
+
 	fmt.Printf("\n%-28s %-8s %-13s %6s %6s  %s\n", "mutant", "result", "caught by", "checks", "time", "shrunk schedule / the bug")
 	survived, broken, unjudged := 0, 0, 0
-	for _, m := range todo {
-		if m.Suite == "" && !judges[judge{m.judge(), m.Tags}] {
+	for i, m := range todo {
+		if !started[i] {
 			unjudged++
 			fmt.Printf("%-28s %-8s %-13s %6s %6s  %s\n%62s%s\n", m.Name, "NOT RUN", m.judge(), "-", "-", "its judge fails unmutated", "", m.Why)
 			continue
 		}
-		res := h.try(m)
+		res := results[i]
 		verdict := "caught"
 		switch {
 		case res.err != nil:
@@ -139,6 +161,7 @@ func (m mutant) judge() string {
 
 type harness struct {
 	libs    map[string]*pkgSource // the library's source, unmutated, by build tags
+	libsMu  *sync.Mutex           // guards libs: mutants are planted at once
 	checks  int
 	seed    uint64
 	timeout time.Duration
@@ -274,6 +297,8 @@ func (h harness) plant(m mutant) (string, error) {
 
 // lib returns the library's source as a build with tags sees it.
 func (h harness) lib(tags string) (*pkgSource, error) {
+	h.libsMu.Lock()
+	defer h.libsMu.Unlock()
 	if p := h.libs[tags]; p != nil {
 		return p, nil
 	}
