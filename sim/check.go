@@ -34,6 +34,7 @@ var Checkers = []Checker{
 	{"Health: order, names and values", checkHealth},
 	{"the health endpoint answers with the status, headers and JSON keys of the contract", checkHealthHTTP},
 	{"programmer errors panic with a message that starts with lifecycle: and names the service, and change nothing", checkMisuse},
+	{"States: every service's state, since when, readiness and counts, exactly (C9.1-C9.3)", checkStates},
 	{"the tracker contract", checkTracker},
 	{"events agree with the services' own trace", checkEventsAgree},
 	{"events are what the model says", checkEventsModel},
@@ -152,7 +153,9 @@ func checkNoRestartAfterShutdown(s Schedule, _ *Expectation, got *Trace) error {
 			switch {
 			case s.ordered() && got.Stop.Returned != Unset && got.Stop.Start == 0:
 				v.add("%s run#%d started at %v; shutdown began before Run, which then starts nothing (C7.2)", Name(i), k+1, fmtDur(a.Start))
-			case a.Start >= stopAt && !(k == 0 && a.Start == 0 && !s.ordered()):
+			// C7.2: unordered, Run still calls each service once: at 0,
+			// or with a gated start those left when Stop began, then.
+			case a.Start >= stopAt && !(k == 0 && !s.ordered() && (a.Start == 0 || (s.Gate > 0 && a.Start == s.StopAt))):
 				v.add("%s run#%d started at %v; it was told to stop at %v", Name(i), k+1, fmtDur(a.Start), fmtDur(stopAt))
 			}
 		}
@@ -570,6 +573,12 @@ func checkEventsAgree(s Schedule, _ *Expectation, got *Trace) error {
 		var failures []time.Duration
 		for k, a := range st.Attempts {
 			stopping := a.End >= stopAt // C7.1: not a failure
+			// C9.4: an attempt not ready within the start timeout is a
+			// failure with ErrStartTimeout, whatever Run returned.
+			if timeout := startTimeoutText(Name(i), s.Gate); s.Gate > 0 && s.Services[i].NotifyReady && a.End-a.Start >= s.Gate &&
+				len(want)+1 < len(run) && run[len(want)+1].Kind == "AttemptEnded" && run[len(want)+1].Detail == timeout {
+				a.Outcome, a.Detail = Error, timeout
+			}
 			want = append(want,
 				Event{At: a.Start, Kind: "AttemptStarted", Attempt: k + 1},
 				Event{At: a.End, Kind: "AttemptEnded", Attempt: k + 1, Outcome: a.Outcome,

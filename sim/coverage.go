@@ -158,6 +158,7 @@ func Reached(s Schedule, exp *Expectation) []string {
 	add(logs[1] && logs[2], "slog.Default changed while running")
 
 	reachedIssue8(s, exp, add)
+	reachedIssue9(s, exp, add)
 
 	for i, sv := range s.Services {
 		st := tr.Services[i]

@@ -39,6 +39,12 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 	}
 
+	// A gated start (C9.4), drawn first: the Ready calls of the steps
+	// lean on its start timeout.
+	if rapid.IntRange(0, 3).Draw(t, "gated") == 0 {
+		s.Gate = max(units(t, unit, "start_timeout", 20), 1)
+	}
+
 	// The services' scripts and health. Services and steps are slices of
 	// rapid.Custom elements, which rapid can delete one by one as it
 	// shrinks.
@@ -66,6 +72,25 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 		st.End = outcome(t, "end")
 		st.Shape = shape(t, Shapes[st.End], "shape")
+		// When a NotifyReady call calls Ready: at once, never, 1ns either
+		// side of the start timeout, at its own end, or once it has
+		// returned (stale).
+		switch rapid.IntRange(0, 6).Draw(t, "ready_kind") {
+		case 0:
+			st.Ready = 0
+		case 1:
+			st.Ready = Unset
+		case 2:
+			st.Ready = max(s.Gate-1, 0)
+		case 3:
+			st.Ready = s.Gate + 1
+		case 4:
+			st.Ready = st.Run
+		case 5:
+			st.Ready = st.Run + max(units(t, unit, "ready_late", 5), 1)
+		default:
+			st.Ready = units(t, unit, "ready_after", 20)
+		}
 		return st
 	})
 	piece := rapid.Custom(func(t *rapid.T) HealthPiece {
@@ -97,6 +122,20 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 		if rapid.Bool().Draw(t, "stopper") {
 			sv.Stopper = &StopStep{} // drawn below, once the share is known
+		}
+		if rapid.IntRange(0, 2).Draw(t, "notify_ready") == 0 {
+			sv.NotifyReady = true
+			// A call that ends, or is ready, at the very instant of its
+			// start timeout races the timeout's timer (both are armed at
+			// its call): 1ns later instead.
+			for k := range sv.Steps {
+				if st := &sv.Steps[k]; s.Gate > 0 && !st.Wait && st.Run == s.Gate {
+					st.Run++
+				}
+				if st := &sv.Steps[k]; s.Gate > 0 && st.Ready == s.Gate {
+					st.Ready++
+				}
+			}
 		}
 		switch rapid.IntRange(0, 3).Draw(t, "health") {
 		case 2:
@@ -226,7 +265,7 @@ func DrawSchedule(t *rapid.T) Schedule {
 		}
 		lim := &Limit{N: rapid.IntRange(1, 4).Draw(t, "limit_n")}
 		var fails []time.Duration
-		for _, a := range supervise(s, i, bounds{cancel: forever, stop: forever}).attempts {
+		for _, a := range dryLife(s, i).attempts {
 			if a.End != forever && a.Outcome != Finished {
 				fails = append(fails, a.End)
 			}
@@ -297,6 +336,27 @@ func DrawSchedule(t *rapid.T) Schedule {
 			rapid.SampledFrom([]string{ViaCall, ViaCall, ViaCall, ViaGet, ViaHead, ViaPost}).Draw(t, "health_via"))
 	}
 
+	// States samples (C9): at 0, at or 1ns beside an instant of the dry
+	// run (a call, an end, a Ready, a start timeout), at cancellation or
+	// at the Stop call, or anywhere.
+	for range rapid.IntRange(0, 4).Draw(t, "states_samples") {
+		var at time.Duration
+		switch rapid.IntRange(0, 5).Draw(t, "states_kind") {
+		case 0:
+			at = 0
+		case 1, 2:
+			at, _ = pick("states_instant")
+			at = max(at+time.Duration(rapid.IntRange(-1, 1).Draw(t, "states_nudge")), 0)
+		case 3:
+			at = s.CancelAt
+		case 4:
+			at = s.StopAt
+		default:
+			at = units(t, unit, "states_at", 60)
+		}
+		s.StatesAt = append(s.StatesAt, at)
+	}
+
 	// Where the Manager logs: WithLogger, or slog.Default at each call,
 	// changed while Run runs (at or beside an instant of the dry run) or
 	// not.
@@ -328,8 +388,17 @@ func DrawSchedule(t *rapid.T) Schedule {
 	// instant where the service's own timer fires too is left to the Go
 	// scheduler (Expectation.Ambiguous): such a schedule shuts down
 	// unordered instead.
-	if s.ordered() && Model(s).Ambiguous != "" {
-		s.Ordered, s.Serve, s.Drain = false, false, 0
+	// Likewise a gated start whose start timeout ties with a timer armed
+	// at the same call (see Expectation.Ambiguous) starts ungated.
+	if s.ordered() || s.Gate > 0 {
+		if s.ordered() && Model(s).Ambiguous != "" {
+			s.Ordered, s.Serve, s.Drain = false, false, 0
+			if s.Gate > 0 && Model(s).Ambiguous != "" {
+				s.Gate = 0
+			}
+		} else if !s.ordered() && Model(s).Ambiguous != "" {
+			s.Gate = 0
+		}
 	}
 	return s
 }
@@ -426,8 +495,9 @@ const horizon = 1<<62 + 1<<61
 // or ends an attempt: the attempts' ends and the backoffs' ends.
 func dryInstants(s Schedule) [][]time.Duration {
 	out := make([][]time.Duration, len(s.Services))
+	dry := dryLives(s)
 	for i := range s.Services {
-		l := supervise(s, i, bounds{cancel: forever, stop: forever})
+		l := dry[i]
 		for _, a := range l.attempts {
 			for _, x := range []time.Duration{a.Start, a.End} {
 				if x > 0 && x < horizon {
@@ -440,6 +510,11 @@ func dryInstants(s Schedule) [][]time.Duration {
 				if x > 0 && x < horizon {
 					out[i] = append(out[i], x)
 				}
+			}
+		}
+		for _, x := range append(l.readies, l.timeouts...) { // C9.3, C9.4
+			if x > 0 && x < horizon {
+				out[i] = append(out[i], x)
 			}
 		}
 		slices.Sort(out[i])

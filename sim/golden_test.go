@@ -98,10 +98,16 @@ func TestGoldenFormat_RoundTrip(t *testing.T) {
 		// Leave out what the format cannot express yet.
 		s.Misuse, s.Logger, s.LoggerSwitchAt, s.HealthVia = nil, sim.LoggerWith, 0, nil
 		s.Ordered, s.Drain, s.Serve = false, 0, false // C7.3-C8: not yet in the format
+		s.Gate, s.StatesAt = 0, nil                   // C9: not yet in the format
 		s.Services = slices.Clone(s.Services)
 		for i := range s.Services {
 			s.Services[i].Worker = nil
 			s.Services[i].Limit, s.Services[i].Essential = nil, false
+			s.Services[i].NotifyReady = false
+			s.Services[i].Steps = slices.Clone(s.Services[i].Steps)
+			for k := range s.Services[i].Steps {
+				s.Services[i].Steps[k].Ready = 0
+			}
 		}
 		text, err := sim.FormatSchedule(s)
 		if err != nil {

@@ -328,6 +328,45 @@ var regressions = []struct {
 			},
 		},
 	},
+	{
+		// C9.3: attempt 1 of svc0 fails at 1s and its Ready comes at 3s,
+		// while attempt 2 (called at 2s) is starting and not yet ready
+		// (its own Ready at 4s): the stale Ready does nothing. Samples at
+		// 3s and 4s see it starting (a sample precedes the service's
+		// timers at its instant), at 4s+1ns running since 4s (mutant
+		// ready-from-stale-attempt).
+		name: "StaleReadyDuringALaterAttempt",
+		s: sim.Schedule{
+			Backoff:  &sim.Backoff{Initial: s1, Maximum: s1, Reset: 60 * s1},
+			CancelAt: 10 * s1, StopAt: 10 * s1, StopTimeout: s1,
+			StatesAt: []time.Duration{s1, 3 * s1, 4 * s1, 4*s1 + ns},
+			Services: []sim.Service{{NotifyReady: true, Steps: []sim.Step{
+				{Run: s1, End: sim.Error, Ready: 3 * s1},
+				{Wait: true, Honour: true, Ready: 2 * s1}}}},
+		},
+	},
+	{
+		// C9.4 over C2.3: svc0 is not ready within its start timeout of
+		// 1s, ignores the cancellation and panics at 2s: the Manager
+		// reports the timeout's error, and logs no stack (see
+		// docs/sim.md, "Two readings"). svc1 is started only at 3s+1ns,
+		// when attempt 2 of svc0 is ready; samples at 1s and 2s see svc0
+		// starting and svc1 registered, one at 2s+1ns svc0 backing off
+		// until 3s with the timeout's LastError, one at 3s+2ns both
+		// running.
+		name: "StartTimeoutThenPanicThenReady",
+		s: sim.Schedule{
+			Gate: s1, Backoff: &sim.Backoff{Initial: s1, Maximum: s1, Reset: 60 * s1},
+			CancelAt: 10 * s1, StopAt: 10 * s1, StopTimeout: s1,
+			StatesAt: []time.Duration{s1, 2 * s1, 2*s1 + ns, 3*s1 + 2*ns},
+			Services: []sim.Service{
+				{NotifyReady: true, Steps: []sim.Step{
+					{Run: 2 * s1, End: sim.Panic, Ready: sim.Unset},
+					{Wait: true, Honour: true, Ready: ns}}},
+				{},
+			},
+		},
+	},
 }
 
 func TestRegressions(t *testing.T) {

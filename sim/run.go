@@ -64,6 +64,9 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	if s.ordered() && s.Drain > 0 {
 		opts = append(opts, lifecycle.WithDrain(s.Drain))
 	}
+	if s.Gate > 0 {
+		opts = append(opts, lifecycle.WithGatedStart(s.Gate))
+	}
 	m := lifecycle.NewManager(opts...)
 	if s.Logger != LoggerWith {
 		// slog.Default is global: set it once the Manager exists (so a
@@ -97,6 +100,9 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		}
 		if sv.plan.Essential {
 			sopts = append(sopts, lifecycle.Essential())
+		}
+		if sv.plan.NotifyReady {
+			sopts = append(sopts, lifecycle.NotifyReady())
 		}
 		m.Register(sv.name, sv.wrap(), sopts...)
 	}
@@ -168,6 +174,12 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 			continue
 		}
 		atAlone(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
+	}
+	// States samples, after the Health samples (C9).
+	rec.statesSamples = make([]StatesSample, len(s.StatesAt))
+	for j, t := range s.StatesAt {
+		samplesLeft.Add(1)
+		atAlone(t, func() { rec.states(j, m.States()); samplesLeft.Add(-1) })
 	}
 	for j, mu := range s.Misuse {
 		if mu.At > 0 {
@@ -290,6 +302,8 @@ type recorder struct {
 	stop2At     time.Duration
 	health      []HealthSample
 	misuse      []MisuseResult
+
+	statesSamples []StatesSample
 }
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
@@ -548,7 +562,7 @@ func (r *recorder) trace() *Trace {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health,
-		Misuse: r.misuse, GaveUp: r.gaveUp, ServeErr: r.serveErr}
+		Misuse: r.misuse, GaveUp: r.gaveUp, ServeErr: r.serveErr, States: r.statesSamples}
 	tr.Services = make([]ServiceTrace, len(r.attempts))
 	for i := range tr.Services {
 		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Ticks: r.ticks[i], Stops: r.stops[i],

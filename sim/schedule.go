@@ -74,6 +74,15 @@ type Schedule struct {
 	// shutdown begins then, or when an Essential service gives up. StopAt
 	// and Stop2 are then unused. Serve implies Ordered.
 	Serve bool
+
+	// Gate, if > 0, is WithGatedStart's start timeout: Run starts each
+	// service once the one before it is first ready or its loop ended,
+	// and each attempt of a NotifyReady service not ready within Gate of
+	// its call is cancelled then and fails (docs/contract.md, C9.4).
+	Gate time.Duration
+	// StatesAt are States() samples; one at 0 is taken just before Run,
+	// after the Health samples at 0.
+	StatesAt []time.Duration
 }
 
 // ordered reports whether shutdown is the ordered one of C8.
@@ -122,6 +131,9 @@ type Service struct {
 	// Essential() (it escalates under Serve when it gives up).
 	Limit     *Limit
 	Essential bool
+	// NotifyReady registers it with NotifyReady(): each call of Run is
+	// Starting, and not ready, until it calls lifecycle.Ready (Step.Ready).
+	NotifyReady bool
 }
 
 // Limit is the argument of RestartLimit: give up at the failure that
@@ -149,6 +161,11 @@ type Step struct {
 	// Shape is the shape of the error returned or the value panicked
 	// with: one of Shapes[End]; "" is the plain one.
 	Shape string
+	// Ready (NotifyReady services only) is when, after the call, Run
+	// calls lifecycle.Ready with its ctx: at once for 0, from a timer
+	// otherwise, even once the call has returned (a stale Ready, which
+	// must do nothing); Unset: never.
+	Ready time.Duration
 }
 
 // StopStep is how a service's Stop behaves.
@@ -197,7 +214,21 @@ type HealthPiece struct {
 }
 
 // Name is the registration name of service i.
-func Name(i int) string { return fmt.Sprintf("svc%d", i) }
+func Name(i int) string {
+	if i >= 0 && i < len(names) {
+		return names[i]
+	}
+	return fmt.Sprintf("svc%d", i)
+}
+
+// names are the first names, made once: Name is called at every step of
+// the model.
+var names = func() (n [16]string) {
+	for i := range n {
+		n[i] = fmt.Sprintf("svc%d", i)
+	}
+	return n
+}()
 
 // settings returns the backoff in force: the schedule's or the defaults.
 func (s *Schedule) settings() Backoff {
@@ -254,6 +285,9 @@ func (s Schedule) Size() string {
 	if len(s.Misuse) > 0 {
 		size += fmt.Sprintf(", %d misuses", len(s.Misuse))
 	}
+	if len(s.StatesAt) > 0 {
+		size += fmt.Sprintf(", %d States samples", len(s.StatesAt))
+	}
 	return size
 }
 
@@ -309,6 +343,15 @@ func (s Schedule) String() string {
 	if s.ordered() && s.Drain > 0 {
 		fmt.Fprintf(&b, ", drain %v", fmtDur(s.Drain))
 	}
+	if s.Gate > 0 {
+		fmt.Fprintf(&b, "; gated start, start timeout %v", fmtDur(s.Gate))
+	}
+	if len(s.StatesAt) > 0 {
+		b.WriteString("; States at")
+		for _, t := range s.StatesAt {
+			b.WriteString(" " + fmtDur(t))
+		}
+	}
 	b.WriteString("\n")
 	for i, sv := range s.Services {
 		if sv.Worker != nil {
@@ -318,8 +361,14 @@ func (s Schedule) String() string {
 		fmt.Fprintf(&b, "%s: run", Name(i))
 		for _, st := range sv.Steps {
 			b.WriteString(" " + st.String())
+			if sv.NotifyReady {
+				b.WriteString(readyString(st.Ready))
+			}
 		}
 		b.WriteString(" then wait")
+		if sv.NotifyReady {
+			b.WriteString(readyString(0))
+		}
 		if sv.Stopper != nil {
 			b.WriteString("; stop " + sv.Stopper.String())
 		}
@@ -341,7 +390,18 @@ func (sv *Service) options() string {
 	if sv.Essential {
 		o += "; Essential"
 	}
+	if sv.NotifyReady {
+		o += "; NotifyReady"
+	}
 	return o
+}
+
+// readyString renders when a NotifyReady call calls Ready.
+func readyString(d time.Duration) string {
+	if d == Unset {
+		return "(never ready)"
+	}
+	return fmt.Sprintf("(ready +%v)", fmtDur(d))
 }
 
 // GoString makes rapid's log of a drawn schedule readable.

@@ -206,6 +206,16 @@ func (s *service) Run(ctx context.Context) error {
 	k := s.calls
 	st := s.plan.step(k - 1)
 	start := s.rec.now()
+	if s.plan.NotifyReady {
+		// Ready's timer is armed before the call's own, so that at equal
+		// instants Ready comes first (C9.3).
+		switch {
+		case st.Ready == 0:
+			lifecycle.Ready(ctx)
+		case st.Ready > 0:
+			s.clk.AfterFunc(st.Ready, func() { lifecycle.Ready(ctx) })
+		}
+	}
 	switch {
 	case st.Wait:
 		<-ctx.Done()

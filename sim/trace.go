@@ -21,6 +21,7 @@ type Trace struct {
 	Stop        StopTrace      // the first Shutdown call
 	Stop2       *Stop2Trace    // the second Shutdown call, if the schedule makes one
 	Health      []HealthSample // one per Schedule.HealthAt, in that order
+	States      []StatesSample // one per Schedule.StatesAt, in that order
 	Misuse      []MisuseResult // one per Schedule.Misuse, in that order
 
 	// GaveUp is Manager.GaveUp() once Run (or Serve) returned: "svc<i> at
@@ -264,6 +265,9 @@ func (t *Trace) String() string {
 	}
 	for _, h := range t.Health {
 		fmt.Fprintf(&b, "health %s\n", h)
+	}
+	for _, m := range t.States {
+		fmt.Fprintf(&b, "states %s\n", m)
 	}
 	for _, m := range t.Misuse {
 		fmt.Fprintf(&b, "misuse %s\n", m)
