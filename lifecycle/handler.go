@@ -35,9 +35,7 @@ func HealthHandler(m *Manager) http.Handler {
 type healthHandler struct{ m *Manager }
 
 func (h healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "lifecycle: method not allowed", http.StatusMethodNotAllowed)
+	if !getOrHead(w, r) {
 		return
 	}
 	health := make(chan []WorkerHealth, 1)
@@ -56,11 +54,29 @@ func (h healthHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body = append(body, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	answer(w, r, http.StatusOK, body)
+}
+
+// getOrHead sets Cache-Control: no-store, the header of every answer of
+// the package's handlers, and reports whether r's method is GET or HEAD;
+// for any other it answers 405 Method Not Allowed with Allow: GET, HEAD.
+func getOrHead(w http.ResponseWriter, r *http.Request) bool {
 	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Cache-Control", "no-store")
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(http.StatusOK)
+	hd["Cache-Control"] = hdrNoStore
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return true
+	}
+	hd["Allow"] = hdrAllow
+	http.Error(w, "lifecycle: method not allowed", http.StatusMethodNotAllowed)
+	return false
+}
+
+// answer writes code and body with its Content-Length; a HEAD request gets
+// the same headers and no body.
+func answer(w http.ResponseWriter, r *http.Request, code int, body []byte) {
+	w.Header()["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(code)
 	if r.Method != http.MethodHead {
 		w.Write(body)
 	}

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // WorkerHealth is one service's health, as reported by a [HealthReporter]
@@ -78,6 +80,7 @@ func (t *Tracker) now() time.Time {
 // Success records a successful tick.
 func (t *Tracker) Success() {
 	now := t.now()
+	schedpoint.Yield("tracker.update", nil) // stamped, not yet written
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.h.LastSuccess = now
@@ -92,6 +95,7 @@ func (t *Tracker) Failure(err error) {
 		msg = errorText(err)
 	}
 	now := t.now()
+	schedpoint.Yield("tracker.update", nil) // stamped, not yet written
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.h.LastFailure = now
@@ -110,6 +114,7 @@ func (t *Tracker) Record(err error) {
 
 // Health returns the recorded health. It implements [HealthReporter].
 func (t *Tracker) Health() WorkerHealth {
+	schedpoint.Yield("tracker.health", nil)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.h

@@ -89,7 +89,11 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	var ended <-chan struct{} // nil: no Run to wait for
 	if sv != nil {
 		sv.x.cancel()
-		ended = sv.x.ended
+		if sv.launch.CompareAndSwap(unlaunched, claimed) {
+			sv = nil // Run had not started its loop, and now never will
+		} else {
+			ended = sv.x.ended
+		}
 	}
 	var call *stopCall
 	var stopped <-chan stopEnd // nil: no Stop to wait for

@@ -120,10 +120,7 @@ type verdict struct {
 
 func (p probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
-	hd["Cache-Control"] = hdrNoStore
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		hd["Allow"] = hdrAllow
-		http.Error(w, "lifecycle: method not allowed", http.StatusMethodNotAllowed)
+	if !getOrHead(w, r) {
 		return
 	}
 	q := p.parse(r)
@@ -159,15 +156,11 @@ func (p probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	hd["X-Content-Type-Options"] = hdrNoSniff
 	hd["Vary"] = hdrAccept
-	hd["Content-Length"] = []string{strconv.Itoa(len(body))}
 	code := http.StatusOK
 	if !ok {
 		code = http.StatusServiceUnavailable
 	}
-	w.WriteHeader(code)
-	if r.Method != http.MethodHead {
-		w.Write(body)
-	}
+	answer(w, r, code, body)
 	if bp != nil && cap(body) <= maxPooled {
 		*bp = body[:0] // keep what it grew to
 		bufs.Put(bp)

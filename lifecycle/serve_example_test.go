@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/lifecyclesim/lifecycle/lifecycle"
+	"github.com/lifecyclesim/lifecycle/lifecycletest"
 )
 
 // This file is a whole program, the one docs/shutdown.md walks through: an
@@ -184,65 +185,6 @@ func (s *store) Stop(ctx context.Context) error {
 	return nil
 }
 
-// pipeListener is an in-memory net.Listener: each Dial makes a net.Pipe
-// and hands one end to Accept, so HTTP is served without a socket, and on
-// testing/synctest's virtual time.
-type pipeListener struct {
-	conns  chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-}
-
-func newPipeListener() *pipeListener {
-	return &pipeListener{conns: make(chan net.Conn), closed: make(chan struct{})}
-}
-
-func (l *pipeListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conns:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *pipeListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *pipeListener) Addr() net.Addr { return pipeAddr{} }
-
-// DialContext connects to the listener: it returns once Accept has taken
-// the other end, or fails once the listener is closed or ctx is done.
-func (l *pipeListener) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	client, server := net.Pipe()
-	var err error
-	select {
-	case l.conns <- server:
-		return client, nil
-	case <-l.closed:
-		err = fmt.Errorf("dial %s: %w", addr, syscall.ECONNREFUSED)
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	client.Close()
-	server.Close()
-	return nil, err
-}
-
-// Client returns an HTTP client that dials l, one connection per request.
-func (l *pipeListener) Client() *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: l.DialContext, DisableKeepAlives: true}}
-}
-
-type pipeAddr struct{}
-
-func (pipeAddr) Network() string { return "pipe" }
-func (pipeAddr) String() string  { return "pipe" }
-
-var _ net.Listener = (*pipeListener)(nil)
-
 // postJobs posts one job a line and returns the response's status and body.
 func postJobs(c *http.Client, jobs ...string) (string, error) {
 	resp, err := c.Post("http://jobs.example/jobs", "text/plain", strings.NewReader(strings.Join(jobs, "\n")))
@@ -294,7 +236,7 @@ func ExampleManager_Serve_main() {
 // closes the store last.
 func ExampleManager_Serve() {
 	clk := newWaitClock()
-	ln := newPipeListener()
+	ln := lifecycletest.NewListener()
 	restarted := make(chan struct{})
 	env := programEnv{Listener: ln, Out: os.Stdout, Clock: clk, Options: []lifecycle.Option{
 		lifecycle.WithLogger(slog.New(slog.DiscardHandler)), // a program logs to slog.Default()
@@ -358,7 +300,7 @@ func TestServe_ProgramStopsServerThenDrainsConsumer(t *testing.T) {
 		var mu sync.Mutex // guards events
 		var events []lifecycle.Event
 		out := &lineWriter{}
-		ln := newPipeListener()
+		ln := lifecycletest.NewListener()
 		env := programEnv{Listener: ln, Out: out, Options: []lifecycle.Option{
 			lifecycle.WithLogger(slog.New(slog.DiscardHandler)),
 			lifecycle.WithEvents(func(e lifecycle.Event) {

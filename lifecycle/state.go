@@ -14,7 +14,8 @@ type State int
 
 // The states of a service. GaveUp, Finished, Stopped and Abandoned are
 // final, except that Abandoned replaces Stopped when a Stop call is
-// abandoned after the service's Run had ended.
+// abandoned after the service's Run had ended, and that a call of Run
+// always makes the service Starting or Running (docs/contract.md, C9.1).
 const (
 	StateRegistered State = iota // registered; Run has not started it
 	StateStarting                // Run called, not yet ready (see NotifyReady)
@@ -228,7 +229,9 @@ func NotifyReady() ServiceOption {
 
 // ErrStartTimeout is the error of an attempt of a [NotifyReady] service
 // that did not call [Ready] within the start timeout of [WithGatedStart]:
-// a failure, after which the service is restarted with backoff.
+// a failure, after which the service is restarted with backoff. (An
+// attempt that panics or calls runtime.Goexit after its start timeout
+// keeps that ending, and its stack.)
 var ErrStartTimeout = errors.New("lifecycle: not ready within the start timeout")
 
 // startTimer is the start timeout of one attempt of a NotifyReady service

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
@@ -79,7 +80,9 @@ func (m *Manager) Run(ctx context.Context) {
 	// keeps them from being restarted.) With a gated start, each waits for
 	// the one before it to be ready, or to have ended.
 	for i, s := range services {
-		if isDone(ctx) || (m.ordered && m.shuttingDown()) {
+		// An ordered shutdown's turn may have claimed the loop first: then
+		// it is never started, and the turn has nothing to wait for.
+		if isDone(ctx) || (m.ordered && m.shuttingDown()) || !s.sv.launch.CompareAndSwap(unlaunched, launched) {
 			for _, s := range services[i:] {
 				s.sv.finish(time.Time{}, StateRegistered) // never started
 			}
@@ -115,8 +118,19 @@ type supervisor struct {
 	start   time.Time       // when the current attempt started
 	over    bool            // finish has run: the loop is over
 	set     bool            // Run has set the supervisor up; guarded by the Manager's mu
-	x       *svExtra        // what the opt-in features need; nil without them
+	// launch says whether Run has started the loop (launched) or an
+	// ordered shutdown's turn came first and claimed it (claimed); one
+	// compare-and-swap from unlaunched decides, once.
+	launch atomic.Int32
+	x      *svExtra // what the opt-in features need; nil without them
 }
+
+// The values of supervisor.launch.
+const (
+	unlaunched int32 = iota
+	launched
+	claimed
+)
 
 // svExtra is the part of a supervisor that only ordered shutdown, a gated
 // start, RestartLimit or NotifyReady use, kept apart so that a service
@@ -271,7 +285,9 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	if x := sv.x; x != nil && x.startTimer != nil {
 		st := x.startTimer
 		x.startTimer = nil
-		if st.stop() {
+		// A panic or Goexit keeps its own ending (and its stack): it is a
+		// failure either way.
+		if st.stop() && e.outcome != OutcomePanic && e.outcome != OutcomeGoexit {
 			e = ending{outcome: OutcomeError, err: fmt.Errorf("lifecycle: service %q not ready within its start timeout %v: %w",
 				sv.s.name, m.gate, ErrStartTimeout)}
 		}

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -31,6 +32,7 @@ var Checkers = []Checker{
 	{"ordered: every service's turn in reverse order, after the drain, each at the end of the previous, with (timeout-drain)/n; its ctx cancelled and its Stop called at its start; its Run awaited until its deadline (C8.2-C8.4)", checkTurns},
 	{"the StopReport is what the model says", checkReport},
 	{"a second Stop waits for the first and returns its report", checkStop2},
+	{"GaveUp() and Serve's error are what the model says (C7, C8.5)", checkGaveUpAndServe},
 	{"Health: order, names and values", checkHealth},
 	{"the health endpoint answers with the status, headers and JSON keys of the contract", checkHealthHTTP},
 	{"programmer errors panic with a message that starts with lifecycle: and names the service, and change nothing", checkMisuse},
@@ -441,6 +443,17 @@ func checkReport(_ Schedule, exp *Expectation, got *Trace) error {
 	}
 	if got.Stop.End != exp.Trace.Stop.End {
 		v.add("report's End %v; want %v", fmtDur(got.Stop.End), fmtDur(exp.Trace.Stop.End))
+	}
+	return v.err()
+}
+
+func checkGaveUpAndServe(_ Schedule, exp *Expectation, got *Trace) error {
+	var v violations
+	if !slices.Equal(got.GaveUp, exp.Trace.GaveUp) {
+		v.add("GaveUp() lists %q; want %q", got.GaveUp, exp.Trace.GaveUp)
+	}
+	if !slices.Equal(got.ServeErr, exp.Trace.ServeErr) {
+		v.add("Serve returned %q; want %q", got.ServeErr, exp.Trace.ServeErr)
 	}
 	return v.err()
 }

@@ -72,6 +72,7 @@ func TestCheck_EachRuleCatchesItsBreach(t *testing.T) {
 		{"events are what the model says", func(tr *sim.Trace) { tr.Services[2].Events[1].Detail = "?" }},
 		{"logged with the service name", func(tr *sim.Trace) { tr.Services[2].Logs[0].Stack = false }},
 		{"Names lists", func(tr *sim.Trace) { tr.Names[0] = "svc9" }},
+		{"GaveUp() and Serve's error", func(tr *sim.Trace) { tr.GaveUp = append(tr.GaveUp, "svc0 at 1s") }},
 		{"a Worker ticks on its grid", func(tr *sim.Trace) { tr.Services[3].Ticks[1].Start-- }},
 		{"the health endpoint answers", func(tr *sim.Trace) { tr.Health[2].HTTP = "500" }},
 		{"Health: order, names and values", func(tr *sim.Trace) { tr.Health[2].Entries[0].JSON += ",extra" }},

@@ -353,3 +353,23 @@ func reachedIssue8(s Schedule, exp *Expectation, add func(bool, string)) {
 		add(ended < ss.Began && !ss.RunAbandoned, "Run ended before its turn")
 	}
 }
+
+// RaceSides counts, in got, the Health entries sampled at the instant of a
+// Tracker update (those with an alternative in the model) that saw the
+// state before the instant's updates, and those that saw it after.
+func RaceSides(s Schedule, got *Trace) (before, after int) {
+	exp := Model(s)
+	for k, alt := range exp.HealthAlt {
+		j, e := k[0], k[1]
+		if j >= len(got.Health) || e >= len(got.Health[j].Entries) {
+			continue
+		}
+		switch got.Health[j].Entries[e] {
+		case exp.Trace.Health[j].Entries[e]:
+			before++
+		case alt:
+			after++
+		}
+	}
+	return before, after
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing/synctest"
@@ -21,16 +22,18 @@ type Options struct {
 	// Lies, if set, makes the fake clock lie like a loaded machine.
 	Lies *Lies
 	// Together starts the driver's actions due at one instant (cancel,
-	// Shutdown, a second Shutdown, SetBackoff, Health) all at once,
-	// without letting any settle first. Two Shutdowns due together get the
-	// same timeout, so that whichever wins the report is the same.
+	// Shutdown, a second Shutdown, SetBackoff, and with Sched the Health
+	// samples) all at once, without letting any settle first. Two
+	// Shutdowns due together get the same timeout, so that whichever wins
+	// the report is the same.
 	Together bool
 	// Sched, if set, decides the order in which the Manager's goroutines
 	// pass their scheduling points (builds with -tags lifecyclesched only).
 	Sched Scheduler
 	// ClockThread lets Sched move the clock while goroutines are parked at
-	// points: a goroutine descheduled while time passes. The model's exact
-	// times then no longer hold; use [CheckLies].
+	// points: a goroutine descheduled while time passes, by at most
+	// [ClockThreadReach] a step. The model's exact times then no longer
+	// hold; use [CheckDescheduled].
 	ClockThread bool
 }
 
@@ -165,6 +168,7 @@ var lyingCheckers = []Checker{
 	{"Run returns only after its ctx is done and every Runner returned", checkRunReturnLies},
 	{"Stoppers are called once each, in reverse registration order", checkStopOrder},
 	{"a Stopper reported in time returned before its deadline, as it returned", checkVerdictLies},
+	{"a Stopper's failure is reported in time, or logged once as failing after its deadline", checkStopFailureKept},
 	{"each Stopper's budget is at most timeout/n, and within Stop's timeout", checkDeadlinesLies},
 	{"the next Stopper is called after the previous returned or was abandoned", checkNextCallLies},
 	{"a second Stop returns the same report as the first", checkStop2Lies},
@@ -222,6 +226,33 @@ func checkVerdictLies(_ Schedule, _ *Expectation, got *Trace) error {
 	return v.err()
 }
 
+// checkStopFailureKept: one verdict per Stop call decides whether it
+// ended in time, so a failure is reported (in time) or logged as the
+// failure of an abandoned call, never neither and never both. A Manager
+// that abandons a call which already took the in-time verdict (it ignores
+// what the call returned, or its select prefers the deadline) loses it.
+func checkStopFailureKept(_ Schedule, _ *Expectation, got *Trace) error {
+	if got.LateStopFailures == nil {
+		return nil
+	}
+	var v violations
+	for _, r := range got.Stop.Results {
+		i := serviceIndex(r.Service)
+		if i < 0 || i >= len(got.Services) || i >= len(got.LateStopFailures) || len(got.Services[i].Stops) == 0 {
+			continue
+		}
+		c, n := got.Services[i].Stops[0], got.LateStopFailures[i]
+		switch {
+		case !r.Abandoned && n > 0:
+			v.add("%s: reported in time, and its failure logged %d times as after its deadline", r.Service, n)
+		case r.Abandoned && c.Returned != Unset && c.Outcome != Nil && n != 1:
+			v.add("%s: abandoned; its Stop ended with %s at %v (deadline %v), logged %d times as failing after its deadline; want once",
+				r.Service, c.Outcome, fmtDur(c.Returned), fmtDur(c.Deadline), n)
+		}
+	}
+	return v.err()
+}
+
 func checkDeadlinesLies(s Schedule, _ *Expectation, got *Trace) error {
 	var v violations
 	// Two Shutdowns racing (descheduled, or Together): either may be the
@@ -235,10 +266,18 @@ func checkDeadlinesLies(s Schedule, _ *Expectation, got *Trace) error {
 	s.StopTimeout = timeout
 	sh := share(s)
 	for _, r := range got.Stop.Results {
+		if r.Called == math.MaxInt64 {
+			// Called past what a Duration holds (held deliveries move time
+			// from deadline to deadline, huge backoff waits included): the
+			// Manager's own Since saturates too, and nothing here adds up.
+			continue
+		}
 		if b := r.Deadline - r.Called; b > max(sh, 0) && !(sh <= 0 && b <= 0) {
 			v.add("%s called at %v with deadline %v: budget %v; want at most %v", r.Service, fmtDur(r.Called), fmtDur(r.Deadline), fmtDur(b), fmtDur(sh))
 		}
-		if s.StopTimeout > 0 && r.Deadline > got.Stop.Start+s.StopTimeout {
+		// Times past MaxInt64 are stamped MaxInt64 (a clock thread may run
+		// time to the end of every timer while the Manager is parked).
+		if s.StopTimeout > 0 && got.Stop.Start <= math.MaxInt64-s.StopTimeout && r.Deadline > got.Stop.Start+s.StopTimeout {
 			v.add("%s's deadline %v is after Stop's own, %v", r.Service, fmtDur(r.Deadline), fmtDur(got.Stop.Start+s.StopTimeout))
 		}
 	}
@@ -275,14 +314,53 @@ func checkStop2Lies(s Schedule, _ *Expectation, got *Trace) error {
 
 // start applies o to the clock and installs the scheduler; the function it
 // returns uninstalls it.
-func (o Options) start(clk *fakeclock.Clock) func() {
+func (o Options) start(clk *fakeclock.Clock, races map[time.Duration]bool) func() {
 	if o.Lies != nil {
 		clk.SetLate(o.Lies.late())
 	}
 	if o.Sched == nil {
 		return func() {}
 	}
-	return installScheduler(o.Sched)
+	if l, ok := o.Sched.(interface{ Learn() }); ok && len(races) > 0 {
+		l.Learn() // a Tracker's points name no service: see sched.Scheduler.Yield
+	}
+	return installScheduler(trackerFilter{o.Sched, clk, races})
+}
+
+// trackerRaces are the instants at which a Health sample of s may race a
+// Tracker update, by the model (Expectation.HealthAlt): the only instants
+// at which a sample joins the driver's group under [Options.Together], and
+// at which a Tracker's scheduling points are passed to the scheduler.
+// Nil without a scheduler.
+func (o Options) trackerRaces(s Schedule) map[time.Duration]bool {
+	if o.Sched == nil {
+		return nil
+	}
+	exp := Model(s)
+	at := map[time.Duration]bool{}
+	for k := range exp.HealthAlt {
+		at[max(s.HealthAt[k[0]], 0)] = true
+	}
+	return at
+}
+
+// trackerFilter passes a Tracker's scheduling points ("tracker.update",
+// "tracker.health") to the scheduler only at the instants where a Health
+// sample may race an update (trackerRaces): elsewhere nothing races
+// them, and a point where nothing races only multiplies the interleavings
+// TestExplore enumerates. The filter is a function of the point and the
+// virtual time, so a run still replays exactly.
+type trackerFilter struct {
+	Scheduler
+	clk   *fakeclock.Clock
+	races map[time.Duration]bool
+}
+
+func (f trackerFilter) Yield(point, key string) {
+	if strings.HasPrefix(point, "tracker.") && !f.races[f.clk.Since(Epoch)] {
+		return
+	}
+	f.Scheduler.Yield(point, key)
 }
 
 // label names the calling driver goroutine for the scheduler.
@@ -296,12 +374,18 @@ func (o Options) label(name string) {
 // actions, and arm starts those due at one instant all at once: the ones
 // due at 0 at once (then lets them settle), the later ones from one
 // AfterFunc timer per instant, armed in the order the instants were first
-// named (so the driver's timers are still the oldest). Actions given to
-// alone (Health samples) keep their lockstep place: after the instant's
-// group has settled. A sample racing a Tracker update at one instant would
-// see it or not as the Go scheduler decides, since Tracker has no
-// scheduling point, and two runs of one schedule would differ.
-func (o Options) together(clk *fakeclock.Clock) (at, alone func(time.Duration, func()), arm func()) {
+// named (so the driver's timers are still the oldest).
+//
+// Actions given to alone (Health samples) join their instant's group at
+// the instants in races (see trackerRaces; only with a scheduler): a
+// Tracker passes a scheduling point before it reads or writes, so a sample
+// racing an update made in the group's cascade (a Runner returning
+// ctx.Err() at cancellation) sees it or not as the scheduler decides, the
+// same in every run. Elsewhere they keep their lockstep place, after the
+// group has settled: without a scheduler the race would be the Go
+// scheduler's, and where no update can race them joining would only
+// multiply the interleavings.
+func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (at, alone func(time.Duration, func()), arm func()) {
 	type action struct {
 		f     func()
 		alone bool
@@ -316,7 +400,7 @@ func (o Options) together(clk *fakeclock.Clock) (at, alone func(time.Duration, f
 		byInstant[t] = append(byInstant[t], a)
 	}
 	at = func(t time.Duration, f func()) { add(t, action{f: f}) }
-	alone = func(t time.Duration, f func()) { add(t, action{f: f, alone: true}) }
+	alone = func(t time.Duration, f func()) { add(t, action{f: f, alone: !races[max(t, 0)]}) }
 	arm = func() {
 		for _, t := range instants {
 			var group, single []func()

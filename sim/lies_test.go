@@ -64,7 +64,7 @@ func checkWith(t *rapid.T, s sim.Schedule, label string, mk func() sim.Options, 
 // must still give the same trace twice.
 func TestSimLies(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		s := sim.Schedules().Draw(t, "schedule")
+		s := unsampled(sim.Schedules().Draw(t, "schedule"))
 		l := drawLies(t)
 		checkWith(t, s, l.String(), func() sim.Options { return sim.Options{Lies: l} }, sim.CheckLies)
 	})

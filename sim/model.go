@@ -316,9 +316,11 @@ func supervise(s Schedule, i int, b bounds) life {
 		}
 		*attempts = append(*attempts, a)
 		// What the Manager makes of it: a start timeout is a failure with
-		// ErrStartTimeout, whatever Run returned (C9.4).
+		// ErrStartTimeout, whatever Run returned, unless it panicked or
+		// called Goexit: those keep their own ending, and their stack
+		// (C9.4).
 		m := a
-		if fired {
+		if fired && a.Outcome != Panic && a.Outcome != Goexit {
 			m.Outcome, m.Detail = Error, startTimeoutText(Name(i), s.Gate)
 		}
 		// A call that returns at once ends in the cascade it began in.
@@ -680,18 +682,6 @@ func orderedShutdown(s Schedule, services []ServiceTrace) ([]life, StopTrace, []
 	}
 	starts, amb := forwardStartsUntil(s, runCancel, min(runCancel, start), byDriver || runCancel <= start)
 	ambiguous = cmp.Or(ambiguous, amb)
-	neverStarted := false
-	for _, x := range starts {
-		neverStarted = neverStarted || x.at == Unset
-	}
-	if s.Gate > 0 && st.Budget <= 0 && start > 0 && start < runCancel && ambiguous == "" && neverStarted {
-		// A library bug (regression GatedNeverStartedAbandoned): Run,
-		// waiting at a gate, marks the services it will never start
-		// only once it sees shutdown begun, while a turn that has no
-		// budget to wait may look first and report the Run of a service
-		// never started abandoned (against C8.3).
-		ambiguous = "known bug: a turn without budget may find a service Run never started not yet marked so"
-	}
 	for i := n - 1; i >= 0; i-- {
 		b, budget := now, st.Budget
 		deadline := b + budget

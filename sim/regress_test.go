@@ -298,6 +298,25 @@ var regressions = []struct {
 		},
 	},
 	{
+		// C8.3: under WithGatedStart, Run waits at svc0's gate (never
+		// ready) when the ordered Shutdown(0) begins at 1s. svc1, never
+		// started, has nothing to wait for. The first version marked it
+		// never started only once Run's goroutine saw shutdown begun, so
+		// svc1's turn, with no budget, could read its loop as still
+		// running and report it abandoned, as the scheduler went. Now the
+		// turn claims a loop Run has not launched, one compare-and-swap
+		// deciding between the two.
+		name: "GatedNeverStartedIsNotAbandoned",
+		s: sim.Schedule{
+			Ordered: true, Gate: time.Hour, CancelAt: 2 * s1, StopAt: s1, StopTimeout: 0,
+			StatesAt: []time.Duration{s1, 2 * s1},
+			Services: []sim.Service{
+				{NotifyReady: true, Steps: []sim.Step{{Wait: true, Honour: true, Ready: sim.Unset}}},
+				{},
+			},
+		},
+	},
+	{
 		// C8.3: Stop(-1ms) gives a deadline before the turn, and a Run
 		// that returned after it (at 1ns, when Run's ctx was cancelled)
 		// but before its turn has nothing to wait for: not abandoned.
@@ -346,14 +365,14 @@ var regressions = []struct {
 		},
 	},
 	{
-		// C9.4 over C2.3: svc0 is not ready within its start timeout of
-		// 1s, ignores the cancellation and panics at 2s: the Manager
-		// reports the timeout's error, and logs no stack (see
-		// docs/sim.md, "Two readings"). svc1 is started only at 3s+1ns,
-		// when attempt 2 of svc0 is ready; samples at 1s and 2s see svc0
-		// starting and svc1 registered, one at 2s+1ns svc0 backing off
-		// until 3s with the timeout's LastError, one at 3s+2ns both
-		// running.
+		// C9.4 with C2.3: svc0 is not ready within its start timeout of
+		// 1s, ignores the cancellation and panics at 2s: a failure that
+		// keeps its panic, logged with its stack (the first version
+		// reported the timeout's error instead and lost the stack). svc1
+		// is started only at 3s+1ns, when attempt 2 of svc0 is ready;
+		// samples at 1s and 2s see svc0 starting and svc1 registered, one
+		// at 2s+1ns svc0 backing off until 3s with the panic as
+		// LastError, one at 3s+2ns both running.
 		name: "StartTimeoutThenPanicThenReady",
 		s: sim.Schedule{
 			Gate: s1, Backoff: &sim.Backoff{Initial: s1, Maximum: s1, Reset: 60 * s1},

@@ -45,7 +45,8 @@ func Simulate(tb fakeclock.TB, s Schedule) *Trace {
 func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	clk := fakeclock.New(tb, Epoch)
 	rec := newRecorder(clk, len(s.Services))
-	defer o.start(clk)()
+	races := o.trackerRaces(s)
+	defer o.start(clk, races)()
 
 	opts := []lifecycle.Option{lifecycle.WithClock(clk), lifecycle.WithEvents(o.events(clk, rec.event))}
 	switch s.Logger {
@@ -132,7 +133,7 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	}
 	arm, atAlone := func() {}, at
 	if o.Together {
-		at, atAlone, arm = o.together(clk)
+		at, atAlone, arm = o.together(clk, races)
 	}
 	if s.Logger != LoggerWith && s.LoggerSwitchAt > 0 {
 		// The oldest timer: at its instant, every log call comes after it.
@@ -170,10 +171,18 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	for j, t := range s.HealthAt {
 		samplesLeft.Add(1)
 		if via := s.via(j); via != ViaCall {
-			atAlone(t, func() { rec.sampleHTTP(j, serveHealth(handler, via)); samplesLeft.Add(-1) })
+			atAlone(t, func() {
+				o.label(fmt.Sprintf("driver.health%d", j))
+				rec.sampleHTTP(j, serveHealth(handler, via))
+				samplesLeft.Add(-1)
+			})
 			continue
 		}
-		atAlone(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
+		atAlone(t, func() {
+			o.label(fmt.Sprintf("driver.health%d", j))
+			rec.sample(j, m.Health())
+			samplesLeft.Add(-1)
+		})
 	}
 	// States samples, after the Health samples (C9).
 	rec.statesSamples = make([]StatesSample, len(s.StatesAt))
@@ -242,6 +251,7 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	tr := rec.trace()
 	if o.Lies != nil || o.ClockThread {
 		tr.Canceled = time.Duration(canceledAt.Load())
+		tr.LateStopFailures = rec.lateStopFailures()
 	}
 	tr.Stuck = strings.TrimPrefix(tr.Stuck+"; "+stuck, "; ")
 	tr.Stuck = strings.TrimSuffix(tr.Stuck, "; ")
@@ -259,7 +269,7 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 func drive(clk *fakeclock.Clock, o Options, done func() bool, missing func() string) string {
 	for steps := 0; ; steps++ {
 		synctest.Wait()
-		if o.Sched != nil && o.Sched.Next(o.ClockThread && clk.Pending() > 0) {
+		if o.Sched != nil && o.Sched.Next(o.clockReady(clk)) {
 			continue
 		}
 		if done() && (o.Sched == nil || o.Sched.Parked() == 0) {
@@ -272,6 +282,21 @@ func drive(clk *fakeclock.Clock, o Options, done func() bool, missing func() str
 			return fmt.Sprintf("deadlock at %v, nothing left to fire: %s", fmtDur(clk.Since(Epoch)), missing())
 		}
 	}
+}
+
+// ClockThreadReach is how far, at most, the clock may move in one step
+// while goroutines are parked (Options.ClockThread): a goroutine is
+// descheduled for a while, not for the 2^62 ns of a huge backoff wait,
+// which would carry every stamp past what a Duration holds.
+const ClockThreadReach = time.Hour
+
+// clockReady reports whether the scheduler may choose the clock: with
+// o.ClockThread, when a timer is due within ClockThreadReach.
+func (o Options) clockReady(clk *fakeclock.Clock) bool {
+	if !o.ClockThread {
+		return false
+	}
+	return clk.Pending() > 0 && clk.Reach() <= ClockThreadReach
 }
 
 // recorder collects the trace from the services, the Manager's events and
@@ -302,6 +327,7 @@ type recorder struct {
 	stop2At     time.Duration
 	health      []HealthSample
 	misuse      []MisuseResult
+	lateStop    []int // per service: records of an abandoned Stop's failure
 
 	statesSamples []StatesSample
 }
@@ -310,7 +336,7 @@ func newRecorder(clk *fakeclock.Clock, n int) *recorder {
 	r := &recorder{clk: clk, index: map[string]int{}, stopErrs: make([]error, n), mayPanic: map[string]bool{},
 		attempts: make([][]Attempt, n), ticks: make([][]TickCall, n), stops: make([][]StopCall, n),
 		runEvents: make([][]Event, n), stopEvents: make([][]Event, n), logs: make([][]Log, n),
-		runReturned: Unset}
+		runReturned: Unset, lateStop: make([]int, n)}
 	for i := range n {
 		r.index[Name(i)] = i
 	}
@@ -650,6 +676,16 @@ func classifyStopErr(name string, err, stopErr error) string {
 	return "other: " + describe(err)
 }
 
+// lateStopFailure is the message of the record of an abandoned Stop call
+// that failed once it ended (after its deadline).
+const lateStopFailure = "lifecycle: abandoned Stop failed after its deadline"
+
+func (r *recorder) lateStopFailures() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.lateStop)
+}
+
 // logHandler is the Manager's slog.Handler: it records each record against
 // the service its "service" attribute names.
 type logHandler struct {
@@ -685,6 +721,9 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	defer h.rec.mu.Unlock()
 	if i, ok := h.rec.index[service]; ok {
 		h.rec.logs[i] = append(h.rec.logs[i], l)
+		if r.Message == lateStopFailure {
+			h.rec.lateStop[i]++
+		}
 	} else {
 		h.rec.strayLogs = append(h.rec.strayLogs, fmt.Sprintf("%s %q service=%q", l, r.Message, service))
 	}

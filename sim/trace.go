@@ -43,6 +43,12 @@ type Trace struct {
 	// CancelAt, or later when time lies (Options.Lies). Not in String:
 	// the schedule says it in lockstep.
 	Canceled time.Duration
+
+	// LateStopFailures counts, per service, the records "abandoned Stop
+	// failed after its deadline" (the failure of a Stop call the Manager
+	// had given up on). Not in String, which holds the records themselves;
+	// set, like Canceled, only when the model's instants do not hold.
+	LateStopFailures []int
 }
 
 // ServiceTrace is one service's life: its Run and Stop calls as it saw them,

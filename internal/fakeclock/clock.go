@@ -139,6 +139,21 @@ func (c *Clock) Next() (time.Time, bool) {
 	return c.timers[0].when, true
 }
 
+// Reach returns how far the next Step may move Now() to reach a timer's
+// deadline: the earliest pending timer's distance from Now(), or 0 if no
+// timer is pending (a Step may still deliver a held-back timer or serve a
+// Pause, whose own jump its caller chose). A driver that lets time pass
+// while goroutines are parked uses it to bound how long one is
+// descheduled.
+func (c *Clock) Reach() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.timers) == 0 {
+		return 0
+	}
+	return c.timers[0].when.Sub(c.now)
+}
+
 // Pending returns the number of pending timers: those of After, NewTimer,
 // Sleep and AfterFunc that are neither fired nor stopped, and one for each
 // context from WithDeadline or WithTimeout that is not yet done. Under the

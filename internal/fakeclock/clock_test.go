@@ -281,3 +281,19 @@ func TestClock_ConcurrentUseIsRaceFree(t *testing.T) {
 		}
 	})
 }
+
+func TestReach_DistanceToTheEarliestTimer(t *testing.T) {
+	c := fakeclock.New(t, time.Unix(0, 0))
+	if got := c.Reach(); got != 0 {
+		t.Fatalf("Reach() with no timer = %v; want 0", got)
+	}
+	c.After(3 * time.Second)
+	c.After(time.Second)
+	if got := c.Reach(); got != time.Second {
+		t.Fatalf("Reach() = %v; want 1s", got)
+	}
+	c.Step()
+	if got := c.Reach(); got != 2*time.Second {
+		t.Fatalf("Reach() after a Step = %v; want 2s", got)
+	}
+}

@@ -21,7 +21,12 @@
 // service a supervise loop or Stop call works for) with the point's
 // family (what comes before the first dot: "svc0/supervise"), or a label the
 // goroutine gave itself with [Scheduler.Label] (the driver's goroutines
-// calling Shutdown). Two goroutines parked with the same identity cannot
+// calling Shutdown). A point passed with no key and no label (a Tracker's,
+// which knows no service) takes, after [Scheduler.Learn], the identity of
+// the goroutine's last keyed point (a supervise loop recording its Run's
+// outcome), or else the label of the goroutine that started it, with
+// "/child" (the health endpoint's goroutine, started by a driver's
+// sample). Two goroutines parked with the same identity cannot
 // be ordered by the strategy; they are released in arrival order and
 // counted in [Scheduler.Collisions].
 //
@@ -40,6 +45,7 @@
 package sched
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"slices"
@@ -71,6 +77,7 @@ type Scheduler struct {
 	mu         sync.Mutex          // guards the fields below
 	parked     []*waiter           // in arrival order
 	labels     map[uint64]string   // goroutine id -> label
+	learned    map[uint64]string   // goroutine id -> identity at its last keyed point; nil: not learning
 	steps      int                 // choices made
 	last       string              // identity chosen last
 	trail      []string            // "identity@point" per choice
@@ -97,21 +104,30 @@ func (s *Scheduler) Label(name string) {
 	s.labels[id] = name
 }
 
+// Learn makes the Scheduler remember, for each goroutine, the identity it
+// had at the last point it passed with a key, and use it at the points it
+// passes without one (see [Scheduler.Yield]). It costs a stack read per
+// point, so it is off until called.
+func (s *Scheduler) Learn() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.learned == nil {
+		s.learned = map[uint64]string{}
+	}
+}
+
 // Yield parks the calling goroutine at point until Next releases it. It
 // is the function to install with lifecycle.SetScheduler.
 func (s *Scheduler) Yield(point, key string) {
 	if key == "" {
-		id := goid()
-		s.mu.Lock()
-		key = s.labels[id]
-		s.mu.Unlock()
-		if key == "" {
-			key = "?" + point
+		key = s.identity(goid(), point)
+	} else {
+		if family, _, _ := strings.Cut(point, "."); family != point {
+			// One service has a supervise goroutine and a Stop goroutine:
+			// "svc0/supervise", "svc0/stop".
+			key += "/" + family
 		}
-	} else if family, _, _ := strings.Cut(point, "."); family != point {
-		// One service has a supervise goroutine and a Stop goroutine:
-		// "svc0/supervise", "svc0/stop".
-		key += "/" + family
+		s.learn(key)
 	}
 	w := &waiter{id: key, point: point, go_: make(chan struct{})}
 	s.mu.Lock()
@@ -119,6 +135,47 @@ func (s *Scheduler) Yield(point, key string) {
 	s.points[point] = struct{}{}
 	s.mu.Unlock()
 	<-w.go_
+}
+
+// learn remembers identity for the calling goroutine, if Learn was called.
+func (s *Scheduler) learn(identity string) {
+	s.mu.Lock()
+	on := s.learned != nil
+	s.mu.Unlock()
+	if !on {
+		return
+	}
+	id := goid()
+	s.mu.Lock()
+	s.learned[id] = identity
+	s.mu.Unlock()
+}
+
+// identity names goroutine id at a point passed with an empty key (a
+// Tracker's, which does not know its service): its label; else the
+// identity it had at the last point it passed with a key (a supervise
+// loop's goroutine, recording its Run's outcome); else the label of the
+// goroutine that started it (the health endpoint's goroutine, started by a
+// labelled driver goroutine); else "?" and the point.
+func (s *Scheduler) identity(id uint64, point string) string {
+	s.mu.Lock()
+	key, ok := s.labels[id]
+	if !ok {
+		key, ok = s.learned[id]
+	}
+	s.mu.Unlock()
+	if ok {
+		return key
+	}
+	if parent, found := creator(); found {
+		s.mu.Lock()
+		key, ok = s.labels[parent]
+		s.mu.Unlock()
+		if ok {
+			return key + "/child"
+		}
+	}
+	return "?" + point
 }
 
 // Parked returns the number of goroutines parked at a point.
@@ -202,6 +259,25 @@ func (s *Scheduler) Points() []string {
 	}
 	slices.Sort(ps)
 	return ps
+}
+
+// creator returns the id of the goroutine that started the calling one,
+// from the last line of its stack ("created by f in goroutine 42").
+// Tests only: it is slow.
+func creator() (uint64, bool) {
+	buf := make([]byte, 64<<10)
+	b := buf[:runtime.Stack(buf, false)]
+	_, after, ok := bytes.Cut(b, []byte("\ncreated by "))
+	if !ok {
+		return 0, false
+	}
+	line, _, _ := bytes.Cut(after, []byte("\n"))
+	_, n, ok := bytes.Cut(line, []byte(" in goroutine "))
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(string(n), 10, 64)
+	return id, err == nil
 }
 
 // goid returns the calling goroutine's id, from its stack header

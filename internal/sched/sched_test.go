@@ -97,3 +97,42 @@ func TestScheduler_LabelsTellGoroutinesApart(t *testing.T) {
 		t.Errorf("Trail() = %q; want x@p and y@p", trail)
 	}
 }
+
+// A point passed without a key takes the goroutine's label, else (with
+// Learn) the identity of its last keyed point, else its creator's label
+// with "/child".
+func TestScheduler_IdentityOfUnkeyedPoints(t *testing.T) {
+	s := sched.New(sched.NewPCT(1, 1, 1))
+	s.Learn()
+	synctest.Test(t, func(t *testing.T) {
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			s.Yield("supervise.run", "svc0")
+			s.Yield("tracker.update", "")
+		})
+		wg.Go(func() {
+			s.Label("driver.health0")
+			var inner sync.WaitGroup
+			inner.Go(func() { s.Yield("tracker.health", "") })
+			inner.Wait()
+		})
+		wg.Go(func() { s.Yield("tracker.health", "") })
+		for {
+			synctest.Wait()
+			if !s.Next(false) {
+				break
+			}
+		}
+		wg.Wait()
+	})
+	got := map[string]bool{}
+	for _, c := range s.Trail() {
+		got[c] = true
+	}
+	for _, want := range []string{"svc0/supervise@supervise.run", "svc0/supervise@tracker.update",
+		"driver.health0/child@tracker.health", "?tracker.health@tracker.health"} {
+		if !got[want] {
+			t.Errorf("trail %q lacks %q", s.Trail(), want)
+		}
+	}
+}
