@@ -3,6 +3,7 @@ package main
 import (
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -21,7 +22,7 @@ func TestMutantsApplyAndCompile(t *testing.T) {
 		t.Skip("builds the library once per mutant")
 	}
 	t.Chdir("../..")
-	h := harness{libs: map[string]*pkgSource{}, tmp: t.TempDir()}
+	h := harness{libs: map[string]*pkgSource{}, libsMu: new(sync.Mutex), tmp: t.TempDir()}
 	names := map[string]bool{}
 	for _, m := range mutants {
 		if names[m.Name] {
@@ -62,7 +63,7 @@ func TestPlantRejectsStaleMutant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := harness{libs: map[string]*pkgSource{"": lib}, tmp: t.TempDir()}
+	h := harness{libs: map[string]*pkgSource{"": lib}, libsMu: new(sync.Mutex), tmp: t.TempDir()}
 	for _, tc := range []struct {
 		e    edit
 		want string // in the error
