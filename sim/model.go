@@ -115,6 +115,9 @@ func Model(s Schedule) Expectation {
 		tr.Services[i].Attempts, tr.Services[i].Ticks = l.attempts, l.ticks
 		exp.Restarts[i] = l.restarts
 		tr.Services[i].Logs = append(l.logs, tr.Services[i].Logs...)
+		if s.Services[i].Worker != nil {
+			tr.Services[i].Logs = append(tr.Services[i].Logs, tickLogs(Name(i), l.ticks)...)
+		}
 		tr.Services[i].Events = mergeEvents(l.events, stopEvents[i])
 		for _, a := range l.attempts {
 			tr.RunReturned = max(tr.RunReturned, a.End) // ... and every Runner has returned.

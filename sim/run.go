@@ -680,6 +680,9 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	r.Attrs(visit)
 	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack, Hostile: hostile, Logger: h.logger}
+	if r.Message == tickFailed {
+		l.Tick, l.Err = tickAttrs(r)
+	}
 
 	h.rec.mu.Lock()
 	defer h.rec.mu.Unlock()

@@ -72,6 +72,11 @@ type Log struct {
 	// it, 1 the slog.Default set before Run, 2 the one set while Run runs
 	// (Schedule.LoggerSwitchAt).
 	Logger int
+	// Tick is, for a Worker's "lifecycle: tick failed" record, the
+	// consecutive_failures it gives (at least 1), and Err its error; 0
+	// and "" for every other record.
+	Tick int
+	Err  string
 }
 
 // sortLogs puts logs in canonical order: records logged at the same instant
@@ -79,7 +84,8 @@ type Log struct {
 func sortLogs(logs []Log) {
 	slices.SortStableFunc(logs, func(a, b Log) int {
 		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Level, b.Level), compareBool(a.Stack, b.Stack),
-			compareBool(a.Hostile, b.Hostile), cmp.Compare(a.Logger, b.Logger))
+			compareBool(a.Hostile, b.Hostile), cmp.Compare(a.Logger, b.Logger),
+			cmp.Compare(a.Tick, b.Tick), cmp.Compare(a.Err, b.Err))
 	})
 }
 
@@ -361,6 +367,9 @@ func (l Log) String() string {
 	}
 	if l.Logger != 0 {
 		st += fmt.Sprintf(" to default logger %d", l.Logger)
+	}
+	if l.Tick != 0 || l.Err != "" {
+		st += fmt.Sprintf(" tick failed %q consecutive=%d", l.Err, l.Tick)
 	}
 	return fmt.Sprintf("%v %s%s", fmtDur(l.At), l.Level, st)
 }
