@@ -34,6 +34,8 @@ type Expectation struct {
 	// and when it gave up (Unset: never), as the reachability counters
 	// read them.
 	Ended, GaveUpAt []time.Duration
+
+	ops [][]stateOp // each service's changes of state (C9), sorted: the probes' counters read them
 }
 
 // Restart is the supervise loop's decision after attempt Attempt (from 0)
@@ -138,6 +140,8 @@ func Model(s Schedule) Expectation {
 		ops[i] = append(slices.Clone(l.ops), stopOps[i]...)
 	}
 	modelStates(s, ops, tr)
+	modelProbes(s, ops, tr) // C10
+	exp.ops = ops
 	if s.Stop2 && !s.Serve {
 		// A second call does nothing: it waits for the first and returns
 		// its report.
@@ -400,7 +404,7 @@ func supervise(s Schedule, i int, b bounds) life {
 		r.Wait = jittered(backoff, s.Jitter)
 		*events = append(*events, Event{At: a.End, Kind: "BackingOff", Attempt: k + 1, Duration: r.Wait})
 		restart := addSat(a.End, r.Wait)
-		ops.add(stateOp{at: a.End, vis: endVis, kind: opBackoff, until: restart})
+		ops.add(stateOp{at: a.End, vis: endVis, kind: opBackoff, until: restart, wait: r.Wait})
 		if restart >= stopAt {
 			*restarts = append(*restarts, r)
 			l.byStop = stopAt != forever

@@ -181,6 +181,13 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		samplesLeft.Add(1)
 		atAlone(t, func() { rec.states(j, m.States()); samplesLeft.Add(-1) })
 	}
+	// Probe requests, after the States samples (C10).
+	rec.probes = make([]ProbeSample, len(s.Probes))
+	mux := probeMux(m)
+	for j, p := range s.Probes {
+		samplesLeft.Add(1)
+		atAlone(p.At, func() { rec.probe(j, serveProbe(mux, p)); samplesLeft.Add(-1) })
+	}
 	for j, mu := range s.Misuse {
 		if mu.At > 0 {
 			samplesLeft.Add(1)
@@ -304,6 +311,7 @@ type recorder struct {
 	misuse      []MisuseResult
 
 	statesSamples []StatesSample
+	probes        []ProbeSample
 }
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
@@ -562,7 +570,8 @@ func (r *recorder) trace() *Trace {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health,
-		Misuse: r.misuse, GaveUp: r.gaveUp, ServeErr: r.serveErr, States: r.statesSamples}
+		Misuse: r.misuse, GaveUp: r.gaveUp, ServeErr: r.serveErr, States: r.statesSamples,
+		Probes: r.probes}
 	tr.Services = make([]ServiceTrace, len(r.attempts))
 	for i := range tr.Services {
 		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Ticks: r.ticks[i], Stops: r.stops[i],

@@ -83,6 +83,9 @@ type Schedule struct {
 	// StatesAt are States() samples; one at 0 is taken just before Run,
 	// after the Health samples at 0.
 	StatesAt []time.Duration
+	// Probes are requests to the liveness and readiness probes (C10),
+	// each a driver timer armed after the States samples.
+	Probes []Probe
 }
 
 // ordered reports whether shutdown is the ordered one of C8.
@@ -288,6 +291,9 @@ func (s Schedule) Size() string {
 	if len(s.StatesAt) > 0 {
 		size += fmt.Sprintf(", %d States samples", len(s.StatesAt))
 	}
+	if len(s.Probes) > 0 {
+		size += fmt.Sprintf(", %d probes", len(s.Probes))
+	}
 	return size
 }
 
@@ -351,6 +357,9 @@ func (s Schedule) String() string {
 		for _, t := range s.StatesAt {
 			b.WriteString(" " + fmtDur(t))
 		}
+	}
+	for _, p := range s.Probes {
+		b.WriteString("; probe " + p.String())
 	}
 	b.WriteString("\n")
 	for i, sv := range s.Services {

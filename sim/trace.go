@@ -22,6 +22,7 @@ type Trace struct {
 	Stop2       *Stop2Trace    // the second Shutdown call, if the schedule makes one
 	Health      []HealthSample // one per Schedule.HealthAt, in that order
 	States      []StatesSample // one per Schedule.StatesAt, in that order
+	Probes      []ProbeSample  // one per Schedule.Probes, in that order
 	Misuse      []MisuseResult // one per Schedule.Misuse, in that order
 
 	// GaveUp is Manager.GaveUp() once Run (or Serve) returned: "svc<i> at
@@ -274,6 +275,9 @@ func (t *Trace) String() string {
 	}
 	for _, m := range t.States {
 		fmt.Fprintf(&b, "states %s\n", m)
+	}
+	for _, p := range t.Probes {
+		fmt.Fprintf(&b, "probe %s\n", p)
 	}
 	for _, m := range t.Misuse {
 		fmt.Fprintf(&b, "misuse %s\n", m)
