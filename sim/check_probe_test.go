@@ -14,7 +14,7 @@ import (
 // one finished and a Worker whose ticks fail, around a panic; then an
 // ordered shutdown with a drain.
 var probeSchedule = sim.Schedule{
-	Ordered: true, Drain: 2 * s1, StopAt: 10 * s1, StopTimeout: 5 * s1, CancelAt: 20 * s1,
+	Ordered: true, Drain: 2 * s1, StopAt: 10 * s1, StopTimeout: 5 * s1, CancelAt: 20 * s1, GiveUpProbes: true,
 	Services: []sim.Service{
 		{Steps: []sim.Step{{Run: s1, End: sim.Error}}},
 		{Steps: []sim.Step{{Run: s1, End: sim.Error}}, Limit: &sim.Limit{N: 1, Window: s1}, Essential: true},
@@ -118,6 +118,9 @@ func TestCheckProbes_CatchesEachBreach(t *testing.T) {
 		}},
 		{"HEAD with a body", probes, func(tr *sim.Trace) { tr.Probes[7].Body = []string{"ok"} }},
 		{"an answer missing", probes, func(tr *sim.Trace) { tr.Probes = tr.Probes[:3] }},
+		{"liveness passed at an Essential give-up under Run", probes, func(tr *sim.Trace) {
+			tr.GiveUpProbes[0].HTTP = strings.Replace(tr.GiveUpProbes[0].HTTP, "503", "200", 1)
+		}},
 		{"a tick failure not logged", logs, func(tr *sim.Trace) { tr.Services[4].Logs = tr.Services[4].Logs[1:] }},
 		{"a tick failed record for the panic", logs, func(tr *sim.Trace) {
 			tr.Services[4].Logs[1].Tick, tr.Services[4].Logs[1].Err = 2, "svc4 tick#2 panic"
@@ -132,6 +135,45 @@ func TestCheckProbes_CatchesEachBreach(t *testing.T) {
 			err := sim.Check(probeSchedule, &exp, &got)
 			if err == nil || !strings.Contains(err.Error(), "violated: "+tc.rule) {
 				t.Errorf("Check = %v; want a violation of the rule %q", err, tc.rule)
+			}
+		})
+	}
+}
+
+// TestProbes_AtAGiveUp: asked from the GaveUp event, before the Manager
+// escalates, liveness fails for a give-up under Run, Essential or not,
+// and passes for an Essential one under Serve (C10.5), and, once
+// shutdown has begun, for any.
+func TestProbes_AtAGiveUp(t *testing.T) {
+	limit := &sim.Limit{N: 1, Window: s1}
+	fail := []sim.Step{{Run: s1, End: sim.Error}}
+	for _, tc := range []struct {
+		name string
+		s    sim.Schedule
+		want []string
+	}{
+		{"under Run", sim.Schedule{CancelAt: 5 * s1, StopAt: 5 * s1, GiveUpProbes: true,
+			Services: []sim.Service{{Steps: fail, Limit: limit, Essential: true}, {Steps: fail, Limit: limit}}},
+			[]string{"503 [-]svc0 failed: gave up at 2026-01-01T00:00:01Z|livez check failed",
+				"503 [-]svc1 failed: gave up at 2026-01-01T00:00:01Z|livez check failed"}},
+		{"under Serve", sim.Schedule{Serve: true, Drain: s1, StopTimeout: 5 * s1, CancelAt: 9 * s1, GiveUpProbes: true,
+			Services: []sim.Service{{Steps: fail, Limit: limit, Essential: true}}},
+			[]string{"200 ok"}},
+		{"during the drain", sim.Schedule{Ordered: true, StopAt: 500 * ms, Drain: 5 * s1, StopTimeout: 5 * s1, CancelAt: 9 * s1, GiveUpProbes: true,
+			Services: []sim.Service{{Steps: fail, Limit: limit}}},
+			[]string{"200 ok"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if exp := sim.Model(tc.s); exp.Ambiguous != "" {
+				t.Fatalf("Ambiguous = %q; want a schedule the scheduler cannot change", exp.Ambiguous)
+			}
+			tr := simulate(t, tc.s)
+			var got []string
+			for _, p := range tr.GiveUpProbes {
+				got = append(got, p.HTTP[:4]+strings.Join(p.Body, "|"))
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("probes at the give-ups = %q; want %q", got, tc.want)
 			}
 		})
 	}

@@ -24,6 +24,8 @@ var featuresProbes = []string{
 	"probe: per-service path", "probe: per-service path, no such service", "probe: per-service path ignores ?exclude",
 	"probe: per-service readiness failed for shutdown alone", "probe: application/health+json", "probe: health+json among other types",
 	"probe: application/health+json failed for shutdown", "probe: HEAD", "probe: POST refused",
+	// At a GaveUp event, before the Manager escalates it.
+	"probe at a give-up: an Essential one under Serve is live", "probe at a give-up: failed under Run",
 	// A Worker's tick failed records.
 	"Worker tick failure logged", "Worker tick failures counted across a restart", "Worker tick failure logged during an unordered shutdown",
 }
@@ -88,6 +90,11 @@ func reachedProbes(s Schedule, exp *Expectation, add func(bool, string)) {
 		add(p.Accept == AcceptHealthJSON, "probe: application/health+json")
 		add(p.Accept == AcceptMixed, "probe: health+json among other types")
 		add(p.json() && !p.Live && failed && shut && p.Method == http.MethodGet, "probe: application/health+json failed for shutdown")
+	}
+	for _, p := range tr.GiveUpProbes {
+		ok := strings.HasPrefix(p.HTTP, "200 ")
+		add(s.Serve && ok && p.At <= tr.Stop.Start, "probe at a give-up: an Essential one under Serve is live")
+		add(!s.Serve && !ok, "probe at a give-up: failed under Run")
 	}
 	for i, sv := range s.Services {
 		if sv.Worker == nil {

@@ -141,6 +141,7 @@ func Model(s Schedule) Expectation {
 	}
 	modelStates(s, ops, tr)
 	modelProbes(s, ops, tr) // C10
+	modelGiveUpProbes(s, &exp)
 	exp.ops = ops
 	if s.Stop2 && !s.Serve {
 		// A second call does nothing: it waits for the first and returns

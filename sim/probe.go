@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -236,6 +237,57 @@ func (r *recorder) probe(j int, s ProbeSample) {
 	r.probes[j] = s
 }
 
+// probeGiveUp asks the liveness probe about service name, which gave up
+// at at, from the GaveUp event: its state is "gave up" and the Manager has
+// not yet escalated it (docs/contract.md, C10.5: an Essential service
+// under Serve is live meanwhile).
+func (r *recorder) probeGiveUp(s Schedule, h http.Handler, name string, at time.Duration) {
+	i, ok := r.index[name]
+	if !ok || s.Serve && !s.Services[i].Essential {
+		return
+	}
+	p := serveProbe(h, Probe{At: at, Live: true, Method: http.MethodGet, One: name})
+	p.At = at
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.giveUpProbes = append(r.giveUpProbes, p)
+}
+
+// sortProbes sorts probe answers by instant, then request.
+func sortProbes(ps []ProbeSample) []ProbeSample {
+	slices.SortStableFunc(ps, func(a, b ProbeSample) int { return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Req, b.Req)) })
+	return ps
+}
+
+// modelGiveUpProbes is the model of the liveness probe asked about each
+// service from its GaveUp event, at its instant g: the service has given
+// up, and shutdown has begun only if it had before g (under Run, a
+// Shutdown at g itself came first; under Serve, this give-up, or one at
+// the same instant, escalates only after the event).
+func modelGiveUpProbes(s Schedule, exp *Expectation) {
+	if !s.GiveUpProbes {
+		return
+	}
+	tr := &exp.Trace
+	for i, g := range exp.GaveUpAt {
+		if g == Unset || s.Serve && !s.Services[i].Essential {
+			continue
+		}
+		shut := g >= s.StopAt
+		if s.Serve {
+			shut = g > tr.Stop.Start
+		}
+		entries := make([]StateEntry, len(s.Services))
+		for k := range entries {
+			entries[k] = StateEntry{Name: Name(k)}
+		}
+		entries[i] = StateEntry{Name: Name(i), State: stGaveUp, Since: g}
+		p := modelProbe(s, Probe{At: g, Live: true, Method: http.MethodGet, One: Name(i)}, entries, make([]time.Time, len(entries)), shut)
+		tr.GiveUpProbes = append(tr.GiveUpProbes, p)
+	}
+	sortProbes(tr.GiveUpProbes)
+}
+
 // shutSeen says whether a sample at instant at sees that shutdown has
 // begun (C7.1): under Run, from the first Shutdown (a driver timer older
 // than the samples, or made before Run at 0); under Serve, from the
@@ -446,6 +498,17 @@ func checkProbes(_ Schedule, exp *Expectation, got *Trace) error {
 	}
 	if len(got.Probes) > len(exp.Trace.Probes) {
 		v.add("%d probe answers; want %d", len(got.Probes), len(exp.Trace.Probes))
+	}
+	for k := range max(len(got.GiveUpProbes), len(exp.Trace.GiveUpProbes)) {
+		switch {
+		case k >= len(got.GiveUpProbes):
+			v.add("probe at a give-up %d: missing; want %s", k, exp.Trace.GiveUpProbes[k])
+		case k >= len(exp.Trace.GiveUpProbes):
+			v.add("probe at a give-up %d: got %s; want none", k, got.GiveUpProbes[k])
+		case !slices.Equal(got.GiveUpProbes[k].Body, exp.Trace.GiveUpProbes[k].Body) ||
+			got.GiveUpProbes[k].HTTP != exp.Trace.GiveUpProbes[k].HTTP || got.GiveUpProbes[k].Req != exp.Trace.GiveUpProbes[k].Req:
+			v.add("probe at a give-up: got %s; want %s", got.GiveUpProbes[k], exp.Trace.GiveUpProbes[k])
+		}
 	}
 	return v.err()
 }

@@ -188,6 +188,9 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		samplesLeft.Add(1)
 		atAlone(p.At, func() { rec.probe(j, serveProbe(mux, p)); samplesLeft.Add(-1) })
 	}
+	if s.GiveUpProbes {
+		rec.onGiveUp = func(name string, at time.Duration) { rec.probeGiveUp(s, mux, name, at) }
+	}
 	for j, mu := range s.Misuse {
 		if mu.At > 0 {
 			samplesLeft.Add(1)
@@ -312,6 +315,8 @@ type recorder struct {
 
 	statesSamples []StatesSample
 	probes        []ProbeSample
+	giveUpProbes  []ProbeSample
+	onGiveUp      func(name string, at time.Duration) // set before Run, if any
 }
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
@@ -487,6 +492,9 @@ func (r *recorder) sampleHTTP(j int, s HealthSample) {
 
 // event records a lifecycle.Event; it is the WithEvents function.
 func (r *recorder) event(e lifecycle.Event) {
+	if e.Kind == lifecycle.GaveUp && r.onGiveUp != nil {
+		r.onGiveUp(e.Service, e.Time.Sub(Epoch))
+	}
 	ev := Event{At: e.Time.Sub(Epoch), Kind: e.Kind.String(), Attempt: e.Attempt, Duration: e.Duration, Canceled: e.Canceled}
 	switch e.Kind {
 	case lifecycle.AttemptEnded, lifecycle.StopEnded:
@@ -571,7 +579,7 @@ func (r *recorder) trace() *Trace {
 	defer r.mu.Unlock()
 	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health,
 		Misuse: r.misuse, GaveUp: r.gaveUp, ServeErr: r.serveErr, States: r.statesSamples,
-		Probes: r.probes}
+		Probes: r.probes, GiveUpProbes: sortProbes(r.giveUpProbes)}
 	tr.Services = make([]ServiceTrace, len(r.attempts))
 	for i := range tr.Services {
 		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Ticks: r.ticks[i], Stops: r.stops[i],

@@ -86,6 +86,12 @@ type Schedule struct {
 	// Probes are requests to the liveness and readiness probes (C10),
 	// each a driver timer armed after the States samples.
 	Probes []Probe
+	// GiveUpProbes: at each GaveUp event, from the events callback (on
+	// the service's goroutine, before the Manager escalates the give-up),
+	// ask the liveness probe about the service: GET /livez/<service>. Not
+	// for a service that is not Essential under Serve: an Essential one
+	// giving up at the same instant may begin shutdown meanwhile.
+	GiveUpProbes bool
 }
 
 // ordered reports whether shutdown is the ordered one of C8.
@@ -360,6 +366,9 @@ func (s Schedule) String() string {
 	}
 	for _, p := range s.Probes {
 		b.WriteString("; probe " + p.String())
+	}
+	if s.GiveUpProbes {
+		b.WriteString("; probe /livez at each give-up")
 	}
 	b.WriteString("\n")
 	for i, sv := range s.Services {

@@ -122,6 +122,6 @@ func TestSim(t *testing.T) {
 // checks the samples; there they would only measure the scheduler or the
 // jump.
 func unsampled(s sim.Schedule) sim.Schedule {
-	s.StatesAt, s.Probes = nil, nil
+	s.StatesAt, s.Probes, s.GiveUpProbes = nil, nil, false
 	return s
 }

@@ -23,7 +23,10 @@ type Trace struct {
 	Health      []HealthSample // one per Schedule.HealthAt, in that order
 	States      []StatesSample // one per Schedule.StatesAt, in that order
 	Probes      []ProbeSample  // one per Schedule.Probes, in that order
-	Misuse      []MisuseResult // one per Schedule.Misuse, in that order
+	// GiveUpProbes are the liveness probe's answers asked from the
+	// GaveUp event (Schedule.GiveUpProbes), by instant, then request.
+	GiveUpProbes []ProbeSample
+	Misuse       []MisuseResult // one per Schedule.Misuse, in that order
 
 	// GaveUp is Manager.GaveUp() once Run (or Serve) returned: "svc<i> at
 	// <instant>" per service that gave up, by instant, ties by name.
@@ -278,6 +281,9 @@ func (t *Trace) String() string {
 	}
 	for _, p := range t.Probes {
 		fmt.Fprintf(&b, "probe %s\n", p)
+	}
+	for _, p := range t.GiveUpProbes {
+		fmt.Fprintf(&b, "probe at a give-up %s\n", p)
 	}
 	for _, m := range t.Misuse {
 		fmt.Fprintf(&b, "misuse %s\n", m)
