@@ -34,6 +34,7 @@ var probeSchedule = sim.Schedule{
 		{At: 5 * s1, Method: http.MethodPost},
 		{At: 5 * s1, Method: http.MethodGet, Live: true, One: "svc7"},
 		{At: 1500 * ms, Method: http.MethodGet, Accept: sim.AcceptMixed, Exclude: []string{"svc1"}},
+		{At: 1500 * ms, Method: http.MethodGet, Live: true, Exclude: []string{"svc1"}},
 	},
 }
 
@@ -66,7 +67,9 @@ func TestCheckProbes_ModelPasses(t *testing.T) {
 			`["status=fail output=\"shutdown has begun\"" "svc0 pass running" "svc1 fail gave up output=\"gave up at 2026-01-01T00:00:01Z\"" ` +
 			`"svc2 pass running" "svc3 pass finished" "svc4 pass running"]`,
 		8: `405 allow="GET, HEAD" cache="no-store" []`,
-		9: `404 cache="no-store" []`,
+		// Excluded, a give-up fails nothing.
+		11: `200 ` + text + ` ["ok"]`,
+		9:  `404 cache="no-store" []`,
 	}
 	for j, w := range want {
 		p := exp.Trace.Probes[j]

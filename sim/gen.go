@@ -413,16 +413,22 @@ func DrawSchedule(t *rapid.T) Schedule {
 // asking for application/health+json or not, by GET, HEAD or POST.
 func drawProbes(t *rapid.T, s *Schedule, unit time.Duration, pick func(string) (time.Duration, bool)) {
 	s.GiveUpProbes = rapid.IntRange(0, 7).Draw(t, "give_up_probes") != 0 // cheap: one request per give-up
-	if rapid.IntRange(0, 2).Draw(t, "probes") == 0 {
+	if rapid.Bool().Draw(t, "probes") {
 		return
 	}
 	n := len(s.Services)
 	name := func(label string) string { return Name(rapid.IntRange(0, n).Draw(t, label)) } // Name(n): no service
 	s.Probes = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Probe {
 		var p Probe
-		switch rapid.IntRange(0, 6).Draw(t, "probe_kind") {
+		switch rapid.IntRange(0, 9).Draw(t, "probe_kind") {
 		case 0:
 			p.At = 0
+		case 7, 8, 9: // with a States sample (one timer for both), if any
+			if len(s.StatesAt) > 0 {
+				p.At = s.StatesAt[rapid.IntRange(0, len(s.StatesAt)-1).Draw(t, "probe_with_states")]
+				break
+			}
+			p.At = s.CancelAt
 		case 1, 2:
 			p.At, _ = pick("probe_instant")
 			p.At = max(p.At+time.Duration(rapid.IntRange(-1, 1).Draw(t, "probe_nudge")), 0)
@@ -451,9 +457,9 @@ func drawProbes(t *rapid.T, s *Schedule, unit time.Duration, pick func(string) (
 				p.Exclude = append(p.Exclude, x)
 			}
 		}
-		p.Accept = rapid.SampledFrom([]string{"", "", AcceptHealthJSON, AcceptMixed}).Draw(t, "probe_accept")
+		p.Accept = rapid.SampledFrom([]string{"", "", "", "", AcceptHealthJSON, AcceptMixed}).Draw(t, "probe_accept")
 		return p
-	}), 1, 3).Draw(t, "probe_requests")
+	}), 1, 2).Draw(t, "probe_requests")
 }
 
 // drawWorker draws a Worker: its interval, the spread of its first tick

@@ -3,6 +3,7 @@ package sim
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -83,23 +84,48 @@ type ProbeSample struct {
 }
 
 func (s ProbeSample) String() string {
-	return fmt.Sprintf("at %v: %s -> %s %q", fmtDur(s.At), s.Req, s.HTTP, s.Body)
+	b := make([]byte, 0, 128+64*len(s.Body))
+	b = append(b, "at "...)
+	b = append(b, fmtDur(s.At)...)
+	b = append(b, ": "...)
+	b = append(b, s.Req...)
+	b = append(b, " -> "...)
+	b = append(b, s.HTTP...)
+	b = append(b, " ["...)
+	for k, l := range s.Body {
+		if k > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendQuote(b, l)
+	}
+	return string(append(b, ']'))
 }
 
-// probeMux mounts m's probes as C10.9 says.
-func probeMux(m *lifecycle.Manager) *http.ServeMux {
+// probeMux mounts the probes as C10.9 says. It is made once (a ServeMux
+// parses its patterns as they are registered, which costs more than a
+// request): its handlers make m's handler for each request, m being the
+// Manager of the request's context (managerKey).
+var probeMux = func() *http.ServeMux {
 	mux := http.NewServeMux()
-	live, ready := lifecycle.LivenessHandler(m), lifecycle.ReadinessHandler(m)
+	of := func(handler func(*lifecycle.Manager) http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			handler(r.Context().Value(managerKey{}).(*lifecycle.Manager)).ServeHTTP(w, r)
+		})
+	}
+	live, ready := of(lifecycle.LivenessHandler), of(lifecycle.ReadinessHandler)
 	mux.Handle("/livez", live)
 	mux.Handle("/livez/{service...}", live)
 	mux.Handle("/readyz", ready)
 	mux.Handle("/readyz/{service...}", ready)
 	return mux
-}
+}()
 
-// serveProbe asks h as a kubelet would, on a recorder, and returns the
-// answer.
-func serveProbe(h http.Handler, p Probe) ProbeSample {
+// managerKey is the context key of the Manager a probe request asks.
+type managerKey struct{}
+
+// serveProbe asks m's probes as a kubelet would, through probeMux, on a
+// recorder, and returns the answer.
+func serveProbe(m *lifecycle.Manager, p Probe) ProbeSample {
 	path, query := p.target()
 	uri := path
 	if query != "" {
@@ -110,8 +136,9 @@ func serveProbe(h http.Handler, p Probe) ProbeSample {
 		hd.Set("Accept", p.Accept)
 	}
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, &http.Request{Method: p.Method, URL: &url.URL{Path: path, RawQuery: query}, Proto: "HTTP/1.1",
-		ProtoMajor: 1, ProtoMinor: 1, Header: hd, Body: http.NoBody, Host: "example.com", RequestURI: uri})
+	req := &http.Request{Method: p.Method, URL: &url.URL{Path: path, RawQuery: query}, Proto: "HTTP/1.1",
+		ProtoMajor: 1, ProtoMinor: 1, Header: hd, Body: http.NoBody, Host: "example.com", RequestURI: uri}
+	probeMux.ServeHTTP(w, req.WithContext(context.WithValue(context.Background(), managerKey{}, m)))
 	res := w.Result()
 	body := w.Body.Bytes()
 	s := ProbeSample{Req: p.String()}
@@ -170,63 +197,95 @@ func textLines(body []byte) []string {
 
 // canonJSON renders an application/health+json body as lines: the status
 // and output, then one line per check, by name, with its status,
-// observedValue and output; anything the format does not have (an extra
+// observedValue and output; a body that is not the format (an unknown
 // key, a value of the wrong type, a check that is not a one-element array
 // of a component) is a line saying so.
 func canonJSON(body []byte) []string {
 	if !bytes.HasSuffix(body, []byte("\n")) {
 		return []string{fmt.Sprintf("no final newline: %q", body)}
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil {
+	var doc healthDoc
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
 		return []string{fmt.Sprintf("bad JSON %q: %v", body, err)}
 	}
-	var lines []string
-	top := fmt.Sprintf("status=%v", doc["status"])
-	if o, ok := doc["output"]; ok {
-		top += fmt.Sprintf(" output=%q", fmt.Sprint(o))
+	top := "status=" + doc.Status
+	if doc.Output != nil {
+		top += fmt.Sprintf(" output=%q", *doc.Output)
 	}
-	lines = append(lines, top)
-	for k := range doc {
-		if k != "status" && k != "output" && k != "checks" {
-			lines = append(lines, "unexpected key "+strconv.Quote(k))
-		}
+	lines := []string{top}
+	if doc.Checks == nil {
+		return append(lines, "no checks object")
 	}
-	checks, ok := doc["checks"].(map[string]any)
-	if !ok {
-		return append(lines, fmt.Sprintf("checks not an object: %v", doc["checks"]))
-	}
-	names := make([]string, 0, len(checks))
-	for name := range checks {
+	names := make([]string, 0, len(doc.Checks))
+	for name := range doc.Checks {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		arr, ok := checks[name].([]any)
-		if !ok || len(arr) != 1 {
-			lines = append(lines, fmt.Sprintf("%s: not a one-element array: %v", name, checks[name]))
+		arr := doc.Checks[name]
+		if len(arr) != 1 {
+			lines = append(lines, fmt.Sprintf("%s: not a one-element array: %v", name, arr))
 			continue
 		}
-		c, ok := arr[0].(map[string]any)
-		if !ok {
-			lines = append(lines, fmt.Sprintf("%s: not an object: %v", name, arr[0]))
-			continue
+		c := arr[0]
+		line := name + " " + c.Status + " " + c.ObservedValue
+		if c.Output != nil {
+			line += fmt.Sprintf(" output=%q", *c.Output)
 		}
-		line := fmt.Sprintf("%s %v %v", name, c["status"], c["observedValue"])
-		if o, ok := c["output"]; ok {
-			line += fmt.Sprintf(" output=%q", fmt.Sprint(o))
-		}
-		if c["componentType"] != "component" {
-			line += fmt.Sprintf(" componentType=%v", c["componentType"])
-		}
-		for k := range c {
-			if k != "status" && k != "observedValue" && k != "output" && k != "componentType" {
-				line += " unexpected key " + strconv.Quote(k)
-			}
+		if c.ComponentType != "component" {
+			line += " componentType=" + c.ComponentType
 		}
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// healthDoc is the application/health+json format of C10.8.
+type healthDoc struct {
+	Status string                   `json:"status"`
+	Checks map[string][]healthCheck `json:"checks"`
+	Output *string                  `json:"output"`
+}
+
+type healthCheck struct {
+	ComponentType string  `json:"componentType"`
+	Status        string  `json:"status"`
+	ObservedValue string  `json:"observedValue"`
+	Output        *string `json:"output"`
+}
+
+// probeGroups groups the probes by instant, in the order they are
+// drawn: withStates[j] are those due at States sample j's instant (the
+// first sample there), alone the others, a group per instant. A probe
+// made in the timer of the States sample at its instant, or of another
+// probe, sees what a timer of its own there would: no other timer comes
+// between them. One timer less is one quiescence less.
+func probeGroups(s Schedule) (withStates [][]int, alone [][]int) {
+	withStates = make([][]int, len(s.StatesAt))
+	byInstant := map[time.Duration]int{} // instant -> index in alone
+	for k, p := range s.Probes {
+		if j := slices.Index(s.StatesAt, p.At); j >= 0 {
+			withStates[j] = append(withStates[j], k)
+			continue
+		}
+		g, ok := byInstant[p.At]
+		if !ok {
+			g = len(alone)
+			byInstant[p.At] = g
+			alone = append(alone, nil)
+		}
+		alone[g] = append(alone[g], k)
+	}
+	return withStates, alone
+}
+
+// probeAll asks the probes ks of s, one after the other.
+func (r *recorder) probeAll(s Schedule, m *lifecycle.Manager, ks []int) {
+	for _, k := range ks {
+		r.probe(k, serveProbe(m, s.Probes[k]))
+	}
 }
 
 // probeSample records probe j's answer.
@@ -241,12 +300,12 @@ func (r *recorder) probe(j int, s ProbeSample) {
 // at at, from the GaveUp event: its state is "gave up" and the Manager has
 // not yet escalated it (docs/contract.md, C10.5: an Essential service
 // under Serve is live meanwhile).
-func (r *recorder) probeGiveUp(s Schedule, h http.Handler, name string, at time.Duration) {
+func (r *recorder) probeGiveUp(s Schedule, m *lifecycle.Manager, name string, at time.Duration) {
 	i, ok := r.index[name]
 	if !ok || s.Serve && !s.Services[i].Essential {
 		return
 	}
-	p := serveProbe(h, Probe{At: at, Live: true, Method: http.MethodGet, One: name})
+	p := serveProbe(m, Probe{At: at, Live: true, Method: http.MethodGet, One: name})
 	p.At = at
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -255,6 +314,9 @@ func (r *recorder) probeGiveUp(s Schedule, h http.Handler, name string, at time.
 
 // sortProbes sorts probe answers by instant, then request.
 func sortProbes(ps []ProbeSample) []ProbeSample {
+	if len(ps) < 2 {
+		return ps
+	}
 	slices.SortStableFunc(ps, func(a, b ProbeSample) int { return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Req, b.Req)) })
 	return ps
 }

@@ -175,21 +175,22 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		}
 		atAlone(t, func() { rec.sample(j, m.Health()); samplesLeft.Add(-1) })
 	}
-	// States samples, after the Health samples (C9).
+	// States samples, after the Health samples (C9), each followed by
+	// the probe requests due at its instant (C10); then the other probes,
+	// one timer per instant.
 	rec.statesSamples = make([]StatesSample, len(s.StatesAt))
+	rec.probes = make([]ProbeSample, len(s.Probes))
+	withStates, alone := probeGroups(s)
 	for j, t := range s.StatesAt {
 		samplesLeft.Add(1)
-		atAlone(t, func() { rec.states(j, m.States()); samplesLeft.Add(-1) })
+		atAlone(t, func() { rec.states(j, m.States()); rec.probeAll(s, m, withStates[j]); samplesLeft.Add(-1) })
 	}
-	// Probe requests, after the States samples (C10).
-	rec.probes = make([]ProbeSample, len(s.Probes))
-	mux := probeMux(m)
-	for j, p := range s.Probes {
+	for _, g := range alone {
 		samplesLeft.Add(1)
-		atAlone(p.At, func() { rec.probe(j, serveProbe(mux, p)); samplesLeft.Add(-1) })
+		atAlone(s.Probes[g[0]].At, func() { rec.probeAll(s, m, g); samplesLeft.Add(-1) })
 	}
 	if s.GiveUpProbes {
-		rec.onGiveUp = func(name string, at time.Duration) { rec.probeGiveUp(s, mux, name, at) }
+		rec.onGiveUp = func(name string, at time.Duration) { rec.probeGiveUp(s, m, name, at) }
 	}
 	for j, mu := range s.Misuse {
 		if mu.At > 0 {
