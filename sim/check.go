@@ -37,6 +37,7 @@ var Checkers = []Checker{
 	{"the health endpoint answers with the status, headers and JSON keys of the contract", checkHealthHTTP},
 	{"programmer errors panic with a message that starts with lifecycle: and names the service, and change nothing", checkMisuse},
 	{"States: every service's state, since when, readiness and counts, exactly (C9.1-C9.3)", checkStates},
+	{"probes: status, headers and body lines of liveness and readiness, exactly (C10)", checkProbes},
 	{"the tracker contract", checkTracker},
 	{"events agree with the services' own trace", checkEventsAgree},
 	{"events are what the model says", checkEventsModel},

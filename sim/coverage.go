@@ -159,6 +159,7 @@ func Reached(s Schedule, exp *Expectation) []string {
 
 	reachedIssue8(s, exp, add)
 	reachedIssue9(s, exp, add)
+	reachedProbes(s, exp, add)
 
 	for i, sv := range s.Services {
 		st := tr.Services[i]

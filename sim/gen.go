@@ -2,6 +2,7 @@ package sim
 
 import (
 	"math"
+	"net/http"
 	"slices"
 	"time"
 
@@ -400,7 +401,65 @@ func DrawSchedule(t *rapid.T) Schedule {
 			s.Gate = 0
 		}
 	}
+	drawProbes(t, &s, unit, pick)
 	return s
+}
+
+// drawProbes draws requests to the liveness and readiness probes (C10),
+// last, so that a fail file of the draws before replays as it did: at
+// the instants the States samples lean on, and within a drain; on the
+// plain path or a per-service one (naming a service, or one there is
+// not), verbose or not, excluding services (and names that match none),
+// asking for application/health+json or not, by GET, HEAD or POST.
+func drawProbes(t *rapid.T, s *Schedule, unit time.Duration, pick func(string) (time.Duration, bool)) {
+	s.GiveUpProbes = rapid.IntRange(0, 7).Draw(t, "give_up_probes") != 0 // cheap: one request per give-up
+	if rapid.Bool().Draw(t, "probes") {
+		return
+	}
+	n := len(s.Services)
+	name := func(label string) string { return Name(rapid.IntRange(0, n).Draw(t, label)) } // Name(n): no service
+	s.Probes = rapid.SliceOfN(rapid.Custom(func(t *rapid.T) Probe {
+		var p Probe
+		switch rapid.IntRange(0, 9).Draw(t, "probe_kind") {
+		case 0:
+			p.At = 0
+		case 7, 8, 9: // with a States sample (one timer for both), if any
+			if len(s.StatesAt) > 0 {
+				p.At = s.StatesAt[rapid.IntRange(0, len(s.StatesAt)-1).Draw(t, "probe_with_states")]
+				break
+			}
+			p.At = s.CancelAt
+		case 1, 2:
+			p.At, _ = pick("probe_instant")
+			p.At = max(p.At+time.Duration(rapid.IntRange(-1, 1).Draw(t, "probe_nudge")), 0)
+		case 3:
+			p.At = s.CancelAt
+		case 4:
+			p.At = s.StopAt
+		case 5: // within the drain, or at its end
+			begin := s.StopAt
+			if s.Serve {
+				begin = s.CancelAt
+			}
+			p.At = begin + time.Duration(rapid.Int64Range(0, int64(s.Drain)).Draw(t, "probe_in_drain"))
+		default:
+			p.At = units(t, unit, "probe_at", 60)
+		}
+		p.Live = rapid.Bool().Draw(t, "probe_live")
+		p.Method = rapid.SampledFrom([]string{http.MethodGet, http.MethodGet, http.MethodGet, http.MethodGet,
+			http.MethodHead, http.MethodPost}).Draw(t, "probe_method")
+		if rapid.IntRange(0, 3).Draw(t, "probe_one") == 0 {
+			p.One = name("probe_one_name")
+		}
+		p.Verbose = rapid.Bool().Draw(t, "probe_verbose")
+		for range rapid.IntRange(0, 2).Draw(t, "probe_excludes") {
+			if x := name("probe_exclude"); !slices.Contains(p.Exclude, x) {
+				p.Exclude = append(p.Exclude, x)
+			}
+		}
+		p.Accept = rapid.SampledFrom([]string{"", "", "", "", AcceptHealthJSON, AcceptMixed}).Draw(t, "probe_accept")
+		return p
+	}), 1, 2).Draw(t, "probe_requests")
 }
 
 // drawWorker draws a Worker: its interval, the spread of its first tick

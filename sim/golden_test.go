@@ -97,8 +97,8 @@ func TestGoldenFormat_RoundTrip(t *testing.T) {
 		s := sim.Schedules().Draw(t, "schedule")
 		// Leave out what the format cannot express yet.
 		s.Misuse, s.Logger, s.LoggerSwitchAt, s.HealthVia = nil, sim.LoggerWith, 0, nil
-		s.Ordered, s.Drain, s.Serve = false, 0, false // C7.3-C8: not yet in the format
-		s.Gate, s.StatesAt = 0, nil                   // C9: not yet in the format
+		s.Ordered, s.Drain, s.Serve = false, 0, false                     // C7.3-C8: not yet in the format
+		s.Gate, s.StatesAt, s.Probes, s.GiveUpProbes = 0, nil, nil, false // C9, C10: not yet in the format
 		s.Services = slices.Clone(s.Services)
 		for i := range s.Services {
 			s.Services[i].Worker = nil

@@ -34,6 +34,8 @@ type Expectation struct {
 	// and when it gave up (Unset: never), as the reachability counters
 	// read them.
 	Ended, GaveUpAt []time.Duration
+
+	ops [][]stateOp // each service's changes of state (C9), sorted: the probes' counters read them
 }
 
 // Restart is the supervise loop's decision after attempt Attempt (from 0)
@@ -115,6 +117,9 @@ func Model(s Schedule) Expectation {
 		tr.Services[i].Attempts, tr.Services[i].Ticks = l.attempts, l.ticks
 		exp.Restarts[i] = l.restarts
 		tr.Services[i].Logs = append(l.logs, tr.Services[i].Logs...)
+		if s.Services[i].Worker != nil {
+			tr.Services[i].Logs = append(tr.Services[i].Logs, tickLogs(Name(i), l.ticks)...)
+		}
 		tr.Services[i].Events = mergeEvents(l.events, stopEvents[i])
 		for _, a := range l.attempts {
 			tr.RunReturned = max(tr.RunReturned, a.End) // ... and every Runner has returned.
@@ -135,6 +140,9 @@ func Model(s Schedule) Expectation {
 		ops[i] = append(slices.Clone(l.ops), stopOps[i]...)
 	}
 	modelStates(s, ops, tr)
+	modelProbes(s, ops, tr) // C10
+	modelGiveUpProbes(s, &exp)
+	exp.ops = ops
 	if s.Stop2 && !s.Serve {
 		// A second call does nothing: it waits for the first and returns
 		// its report.
@@ -397,7 +405,7 @@ func supervise(s Schedule, i int, b bounds) life {
 		r.Wait = jittered(backoff, s.Jitter)
 		*events = append(*events, Event{At: a.End, Kind: "BackingOff", Attempt: k + 1, Duration: r.Wait})
 		restart := addSat(a.End, r.Wait)
-		ops.add(stateOp{at: a.End, vis: endVis, kind: opBackoff, until: restart})
+		ops.add(stateOp{at: a.End, vis: endVis, kind: opBackoff, until: restart, wait: r.Wait})
 		if restart >= stopAt {
 			*restarts = append(*restarts, r)
 			l.byStop = stopAt != forever

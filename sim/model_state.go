@@ -37,8 +37,9 @@ type stateOp struct {
 	notify bool   // opStart
 	state  string // opEnter
 	until  time.Duration
-	reset  bool   // opFail: the attempt ran at least the reset window
-	text   string // opFail: LastError
+	wait   time.Duration // opBackoff: the delay; at+wait may pass MaxInt64, where until saturates
+	reset  bool          // opFail: the attempt ran at least the reset window
+	text   string        // opFail: LastError
 	seq    int
 }
 

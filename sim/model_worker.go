@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -141,4 +142,49 @@ func tracked(name string, records []record, upTo func(time.Duration) bool) Healt
 		}
 	}
 	return h
+}
+
+// tickFailed is the message of the record a Worker bound to a Manager
+// logs for a tick that returned an error while its ctx was live.
+const tickFailed = "lifecycle: tick failed"
+
+// tickAttrs reads a tick failed record: its consecutive_failures (-1 if
+// missing or not an integer) and its error ("<missing>" if missing).
+func tickAttrs(r slog.Record) (int, string) {
+	n, text := -1, "<missing>"
+	r.Attrs(func(a slog.Attr) bool {
+		v := a.Value.Resolve()
+		switch {
+		case a.Key == "consecutive_failures" && v.Kind() == slog.KindInt64:
+			n = int(v.Int64())
+		case a.Key == "error":
+			text = v.String()
+		}
+		return true
+	})
+	return n, text
+}
+
+// tickLogs are the records a Worker registered with the Manager logs for
+// its ticks (issue 9, item 4): one at Error for each tick that returned an
+// error while its ctx was live, with its error and the count of
+// consecutive failures its Tracker then gives. None for a success, an
+// ErrFinished, a tick cut short by ctx, nor for a panic or Goexit: those
+// unwind to the Manager, which logs them as failures of Run.
+func tickLogs(name string, ticks []TickCall) []Log {
+	var out []Log
+	n := 0 // consecutive failures, as the Tracker counts them
+	for _, c := range ticks {
+		switch c.Outcome {
+		case "":
+		case Nil, Finished:
+			n = 0
+		case Panic, Goexit:
+			n++
+		default:
+			n++
+			out = append(out, Log{At: c.End, Level: "ERROR", Tick: n, Err: c.Detail})
+		}
+	}
+	return out
 }

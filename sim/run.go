@@ -184,11 +184,22 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 			samplesLeft.Add(-1)
 		})
 	}
-	// States samples, after the Health samples (C9).
+	// States samples, after the Health samples (C9), each followed by
+	// the probe requests due at its instant (C10); then the other probes,
+	// one timer per instant.
 	rec.statesSamples = make([]StatesSample, len(s.StatesAt))
+	rec.probes = make([]ProbeSample, len(s.Probes))
+	withStates, alone := probeGroups(s)
 	for j, t := range s.StatesAt {
 		samplesLeft.Add(1)
-		atAlone(t, func() { rec.states(j, m.States()); samplesLeft.Add(-1) })
+		atAlone(t, func() { rec.states(j, m.States()); rec.probeAll(s, m, withStates[j]); samplesLeft.Add(-1) })
+	}
+	for _, g := range alone {
+		samplesLeft.Add(1)
+		atAlone(s.Probes[g[0]].At, func() { rec.probeAll(s, m, g); samplesLeft.Add(-1) })
+	}
+	if s.GiveUpProbes {
+		rec.onGiveUp = func(name string, at time.Duration) { rec.probeGiveUp(s, m, name, at) }
 	}
 	for j, mu := range s.Misuse {
 		if mu.At > 0 {
@@ -330,6 +341,9 @@ type recorder struct {
 	lateStop    []int // per service: records of an abandoned Stop's failure
 
 	statesSamples []StatesSample
+	probes        []ProbeSample
+	giveUpProbes  []ProbeSample
+	onGiveUp      func(name string, at time.Duration) // set before Run, if any
 }
 
 func newRecorder(clk *fakeclock.Clock, n int) *recorder {
@@ -505,6 +519,9 @@ func (r *recorder) sampleHTTP(j int, s HealthSample) {
 
 // event records a lifecycle.Event; it is the WithEvents function.
 func (r *recorder) event(e lifecycle.Event) {
+	if e.Kind == lifecycle.GaveUp && r.onGiveUp != nil {
+		r.onGiveUp(e.Service, e.Time.Sub(Epoch))
+	}
 	ev := Event{At: e.Time.Sub(Epoch), Kind: e.Kind.String(), Attempt: e.Attempt, Duration: e.Duration, Canceled: e.Canceled}
 	switch e.Kind {
 	case lifecycle.AttemptEnded, lifecycle.StopEnded:
@@ -588,7 +605,8 @@ func (r *recorder) trace() *Trace {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	tr := &Trace{Names: r.names, RunReturned: r.runReturned, Stop: StopTrace{Returned: Unset}, Health: r.health,
-		Misuse: r.misuse, GaveUp: r.gaveUp, ServeErr: r.serveErr, States: r.statesSamples}
+		Misuse: r.misuse, GaveUp: r.gaveUp, ServeErr: r.serveErr, States: r.statesSamples,
+		Probes: r.probes, GiveUpProbes: sortProbes(r.giveUpProbes)}
 	tr.Services = make([]ServiceTrace, len(r.attempts))
 	for i := range tr.Services {
 		tr.Services[i] = ServiceTrace{Attempts: r.attempts[i], Ticks: r.ticks[i], Stops: r.stops[i],
@@ -716,6 +734,9 @@ func (h *logHandler) Handle(_ context.Context, r slog.Record) error {
 	}
 	r.Attrs(visit)
 	l := Log{At: h.rec.now(), Level: r.Level.String(), Stack: stack, Hostile: hostile, Logger: h.logger}
+	if r.Message == tickFailed {
+		l.Tick, l.Err = tickAttrs(r)
+	}
 
 	h.rec.mu.Lock()
 	defer h.rec.mu.Unlock()

@@ -83,6 +83,15 @@ type Schedule struct {
 	// StatesAt are States() samples; one at 0 is taken just before Run,
 	// after the Health samples at 0.
 	StatesAt []time.Duration
+	// Probes are requests to the liveness and readiness probes (C10),
+	// each a driver timer armed after the States samples.
+	Probes []Probe
+	// GiveUpProbes: at each GaveUp event, from the events callback (on
+	// the service's goroutine, before the Manager escalates the give-up),
+	// ask the liveness probe about the service: GET /livez/<service>. Not
+	// for a service that is not Essential under Serve: an Essential one
+	// giving up at the same instant may begin shutdown meanwhile.
+	GiveUpProbes bool
 }
 
 // ordered reports whether shutdown is the ordered one of C8.
@@ -288,6 +297,9 @@ func (s Schedule) Size() string {
 	if len(s.StatesAt) > 0 {
 		size += fmt.Sprintf(", %d States samples", len(s.StatesAt))
 	}
+	if len(s.Probes) > 0 {
+		size += fmt.Sprintf(", %d probes", len(s.Probes))
+	}
 	return size
 }
 
@@ -351,6 +363,12 @@ func (s Schedule) String() string {
 		for _, t := range s.StatesAt {
 			b.WriteString(" " + fmtDur(t))
 		}
+	}
+	for _, p := range s.Probes {
+		b.WriteString("; probe " + p.String())
+	}
+	if s.GiveUpProbes {
+		b.WriteString("; probe /livez at each give-up")
 	}
 	b.WriteString("\n")
 	for i, sv := range s.Services {

@@ -384,7 +384,7 @@ func (s *service) wrap() lifecycle.Runner {
 	stopper, health := s.plan.Stopper != nil, s.plan.Health
 	switch {
 	case s.plan.Worker != nil:
-		return workerService{s, s.newWorker()}
+		return workerService{s.newWorker(), s}
 	case health == nil && !stopper:
 		return runnerOnly{s}
 	case health == nil:

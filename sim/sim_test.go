@@ -113,7 +113,7 @@ func TestSim(t *testing.T) {
 	}
 }
 
-// unsampled is s without its States samples. The model places a sample
+// unsampled is s without its States samples and probes. The model places a sample
 // exactly among the changes of state at its instant as lockstep orders
 // them (docs/sim.md, "State and readiness"); under the scheduler a change
 // made by a goroutine parked at a point (an abandonment at a deadline,
@@ -122,6 +122,6 @@ func TestSim(t *testing.T) {
 // checks the samples; there they would only measure the scheduler or the
 // jump.
 func unsampled(s sim.Schedule) sim.Schedule {
-	s.StatesAt = nil
+	s.StatesAt, s.Probes, s.GiveUpProbes = nil, nil, false
 	return s
 }

@@ -22,7 +22,11 @@ type Trace struct {
 	Stop2       *Stop2Trace    // the second Shutdown call, if the schedule makes one
 	Health      []HealthSample // one per Schedule.HealthAt, in that order
 	States      []StatesSample // one per Schedule.StatesAt, in that order
-	Misuse      []MisuseResult // one per Schedule.Misuse, in that order
+	Probes      []ProbeSample  // one per Schedule.Probes, in that order
+	// GiveUpProbes are the liveness probe's answers asked from the
+	// GaveUp event (Schedule.GiveUpProbes), by instant, then request.
+	GiveUpProbes []ProbeSample
+	Misuse       []MisuseResult // one per Schedule.Misuse, in that order
 
 	// GaveUp is Manager.GaveUp() once Run (or Serve) returned: "svc<i> at
 	// <instant>" per service that gave up, by instant, ties by name.
@@ -78,6 +82,11 @@ type Log struct {
 	// it, 1 the slog.Default set before Run, 2 the one set while Run runs
 	// (Schedule.LoggerSwitchAt).
 	Logger int
+	// Tick is, for a Worker's "lifecycle: tick failed" record, the
+	// consecutive_failures it gives (at least 1), and Err its error; 0
+	// and "" for every other record.
+	Tick int
+	Err  string
 }
 
 // sortLogs puts logs in canonical order: records logged at the same instant
@@ -85,7 +94,8 @@ type Log struct {
 func sortLogs(logs []Log) {
 	slices.SortStableFunc(logs, func(a, b Log) int {
 		return cmp.Or(cmp.Compare(a.At, b.At), cmp.Compare(a.Level, b.Level), compareBool(a.Stack, b.Stack),
-			compareBool(a.Hostile, b.Hostile), cmp.Compare(a.Logger, b.Logger))
+			compareBool(a.Hostile, b.Hostile), cmp.Compare(a.Logger, b.Logger),
+			cmp.Compare(a.Tick, b.Tick), cmp.Compare(a.Err, b.Err))
 	})
 }
 
@@ -275,6 +285,12 @@ func (t *Trace) String() string {
 	for _, m := range t.States {
 		fmt.Fprintf(&b, "states %s\n", m)
 	}
+	for _, p := range t.Probes {
+		fmt.Fprintf(&b, "probe %s\n", p)
+	}
+	for _, p := range t.GiveUpProbes {
+		fmt.Fprintf(&b, "probe at a give-up %s\n", p)
+	}
 	for _, m := range t.Misuse {
 		fmt.Fprintf(&b, "misuse %s\n", m)
 	}
@@ -367,6 +383,9 @@ func (l Log) String() string {
 	}
 	if l.Logger != 0 {
 		st += fmt.Sprintf(" to default logger %d", l.Logger)
+	}
+	if l.Tick != 0 || l.Err != "" {
+		st += fmt.Sprintf(" tick failed %q consecutive=%d", l.Err, l.Tick)
 	}
 	return fmt.Sprintf("%v %s%s", fmtDur(l.At), l.Level, st)
 }

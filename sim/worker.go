@@ -75,16 +75,17 @@ func tickDetail(name string, k int, t Tick) string {
 	return runDetail(fmt.Sprintf("%s tick", name), k, Step{End: t.End, Shape: t.Shape})
 }
 
-// workerService is a service played by a lifecycle.Worker. It is
-// registered as itself, a Runner and a HealthReporter whose methods are
-// the Worker's; Run only notes when each call starts and ends.
+// workerService is a service played by a lifecycle.Worker. It embeds the
+// Worker, so that it is what the Manager binds at Register (a type that
+// embeds *lifecycle.Worker is bound as the Worker is: its tick failures
+// are logged with the service name) and its Health is the Worker's; Run
+// only notes when each call starts and ends.
 type workerService struct {
+	*lifecycle.Worker
 	s *service
-	w *lifecycle.Worker
 }
 
-func (ws workerService) Run(ctx context.Context) error  { return ws.s.runWorker(ctx, ws.w) }
-func (ws workerService) Health() lifecycle.WorkerHealth { return ws.w.Health() }
+func (ws workerService) Run(ctx context.Context) error { return ws.s.runWorker(ctx, ws.Worker) }
 
 // newWorker makes the service's Worker.
 func (s *service) newWorker() *lifecycle.Worker {

@@ -372,7 +372,7 @@ func finish(name string, src []byte) ([]byte, error) {
 		return true
 	})
 	for _, is := range f.Imports {
-		if p, _ := strconv.Unquote(is.Path.Value); is.Name == nil && !used[path.Base(p)] {
+		if p, _ := strconv.Unquote(is.Path.Value); is.Name == nil && !used[pkgName(p)] {
 			is.Name = &ast.Ident{Name: "_", NamePos: is.Path.Pos()}
 		}
 	}
@@ -381,4 +381,15 @@ func finish(name string, src []byte) ([]byte, error) {
 		return nil, fmt.Errorf("the rewritten %s does not format: %v", name, err)
 	}
 	return b.Bytes(), nil
+}
+
+// pkgName is the name a package imported by path p is most likely
+// declared with: its last element, or the one before a major version
+// suffix ("math/rand/v2" is rand).
+func pkgName(p string) string {
+	base := path.Base(p)
+	if len(base) > 1 && base[0] == 'v' && strings.Trim(base[1:], "0123456789") == "" && path.Dir(p) != "." {
+		return path.Base(path.Dir(p))
+	}
+	return base
 }

@@ -323,3 +323,16 @@ func firstDiff(a, b []tok) int {
 func around(toks []tok, i int) []tok {
 	return toks[max(i-5, 0):min(i+5, len(toks))]
 }
+
+// TestFinish_KeepsAVersionedImport: an import whose path ends in a major
+// version ("math/rand/v2") is used by its package's name, not made blank.
+func TestFinish_KeepsAVersionedImport(t *testing.T) {
+	src := "package p\n\nimport (\n\t\"math/rand/v2\"\n\t\"strings\"\n)\n\nfunc f() float64 { return rand.Float64() }\n"
+	out, err := finish("p.go", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(out); !strings.Contains(got, "\t\"math/rand/v2\"") || !strings.Contains(got, "_ \"strings\"") {
+		t.Errorf("finish = %s; want math/rand/v2 kept and strings made blank", got)
+	}
+}
