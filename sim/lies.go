@@ -385,7 +385,12 @@ func (o Options) label(name string) {
 // group has settled: without a scheduler the race would be the Go
 // scheduler's, and where no update can race them joining would only
 // multiply the interleavings.
-func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (at, alone func(time.Duration, func()), arm func()) {
+//
+// Actions given to apart (States samples) always keep their lockstep
+// place: Manager.States passes no scheduling point, so in a group its
+// side of every race would be the Go scheduler's, and a run would not
+// replay.
+func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (at, alone, apart func(time.Duration, func()), arm func()) {
 	type action struct {
 		f     func()
 		alone bool
@@ -401,6 +406,7 @@ func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (a
 	}
 	at = func(t time.Duration, f func()) { add(t, action{f: f}) }
 	alone = func(t time.Duration, f func()) { add(t, action{f: f, alone: !races[max(t, 0)]}) }
+	apart = func(t time.Duration, f func()) { add(t, action{f: f, alone: true}) }
 	arm = func() {
 		for _, t := range instants {
 			var group, single []func()
@@ -433,7 +439,7 @@ func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (a
 			}
 		}
 	}
-	return at, alone, arm
+	return at, alone, apart, arm
 }
 
 // settle lets every goroutine run to a standstill, releasing those parked

@@ -131,9 +131,9 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		go f()
 		o.settle()
 	}
-	arm, atAlone := func() {}, at
+	arm, atAlone, atApart := func() {}, at, at
 	if o.Together {
-		at, atAlone, arm = o.together(clk, races)
+		at, atAlone, atApart, arm = o.together(clk, races)
 	}
 	if s.Logger != LoggerWith && s.LoggerSwitchAt > 0 {
 		// The oldest timer: at its instant, every log call comes after it.
@@ -188,7 +188,7 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	rec.statesSamples = make([]StatesSample, len(s.StatesAt))
 	for j, t := range s.StatesAt {
 		samplesLeft.Add(1)
-		atAlone(t, func() { rec.states(j, m.States()); samplesLeft.Add(-1) })
+		atApart(t, func() { rec.states(j, m.States()); samplesLeft.Add(-1) })
 	}
 	for j, mu := range s.Misuse {
 		if mu.At > 0 {
