@@ -30,6 +30,18 @@
 // be ordered by the strategy; they are released in arrival order and
 // counted in [Scheduler.Collisions].
 //
+// # Selects
+//
+// Go's select takes one of its ready cases at random, from a source no
+// program can seed. A goroutine released from a point into a select that
+// finds two cases ready would take either, and the run would not replay.
+// Without the clock among the choices that cannot come from time (the
+// clock moves only when no goroutine is parked); with it, a goroutine
+// parked before a select may find both a deadline passed and a value
+// sent. [Scheduler.Select] names such points and the points whose release
+// sends to them, and the Scheduler then lets through, while a goroutine
+// is parked at one, either the clock or a sender, never both.
+//
 // # Strategies
 //
 // [PCT] is probabilistic concurrency testing (Burckhardt, Kothari,
@@ -83,11 +95,16 @@ type Scheduler struct {
 	trail      []string            // "identity@point" per choice
 	collisions int                 // choices between goroutines of one identity
 	points     map[string]struct{} // the points seen
+	selects    map[string][]string // select point -> the points whose release sends to it (see Select)
 }
 
 type waiter struct {
 	id, point string
 	go_       chan struct{}
+
+	// At a select point (see Select): since this goroutine parked, the
+	// clock moved; a goroutine was released from one of its senders.
+	clocked, sent bool
 }
 
 // New returns a Scheduler that asks strat.
@@ -114,6 +131,24 @@ func (s *Scheduler) Learn() {
 	if s.learned == nil {
 		s.learned = map[uint64]string{}
 	}
+}
+
+// Select declares that a goroutine released from point goes straight
+// into a select whose cases become ready when the clock moves (a
+// deadline) or when a goroutine is released from one of senders (which
+// sends at once). While a goroutine is parked at point, Next lets the
+// clock move only if no goroutine was released from senders since it
+// parked, and releases one from senders only if the clock has not moved
+// since; the goroutine at point itself may always go. So it never finds
+// both a deadline and a value, of which Go's select would take either at
+// random (see the package documentation). Call it before the run.
+func (s *Scheduler) Select(point string, senders ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.selects == nil {
+		s.selects = map[string][]string{}
+	}
+	s.selects[point] = append(s.selects[point], senders...)
 }
 
 // Yield parks the calling goroutine at point until Next releases it. It
@@ -197,16 +232,21 @@ func (s *Scheduler) Next(clockReady bool) bool {
 		return false
 	}
 	var opts []string
+	offered := 0
 	for _, w := range s.parked {
+		if s.heldLocked(w) {
+			continue
+		}
+		offered++
 		if !slices.Contains(opts, w.id) {
 			opts = append(opts, w.id)
 		}
 	}
-	if len(opts) < len(s.parked) {
+	if len(opts) < offered {
 		s.collisions++
 	}
 	slices.Sort(opts)
-	if clockReady {
+	if clockReady && !slices.ContainsFunc(s.parked, func(w *waiter) bool { return w.sent }) {
 		opts = append(opts, Clock)
 	}
 	i := s.strat.Choose(s.steps, s.last, opts)
@@ -216,15 +256,33 @@ func (s *Scheduler) Next(clockReady bool) bool {
 	s.steps++
 	s.last = opts[i]
 	if opts[i] == Clock {
+		for _, v := range s.parked {
+			v.clocked = v.clocked || s.selects[v.point] != nil
+		}
 		s.trail = append(s.trail, Clock)
 		return false
 	}
-	j := slices.IndexFunc(s.parked, func(w *waiter) bool { return w.id == opts[i] })
+	j := slices.IndexFunc(s.parked, func(w *waiter) bool { return w.id == opts[i] && !s.heldLocked(w) })
 	w := s.parked[j]
 	s.parked = slices.Delete(s.parked, j, j+1)
+	for _, v := range s.parked {
+		v.sent = v.sent || slices.Contains(s.selects[v.point], w.point)
+	}
 	s.trail = append(s.trail, w.id+"@"+w.point)
 	close(w.go_)
 	return true
+}
+
+// heldLocked reports whether w, parked at a sender of a select point (see
+// Select), must wait: a goroutine parked at that select point saw the
+// clock move. s.mu must be held.
+func (s *Scheduler) heldLocked(w *waiter) bool {
+	if s.selects == nil {
+		return false
+	}
+	return slices.ContainsFunc(s.parked, func(v *waiter) bool {
+		return v.clocked && slices.Contains(s.selects[v.point], w.point)
+	})
 }
 
 // Steps returns the number of choices made.
