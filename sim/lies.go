@@ -324,6 +324,13 @@ func (o Options) start(clk *fakeclock.Clock, races map[time.Duration]bool) func(
 	if l, ok := o.Sched.(interface{ Learn() }); ok && len(races) > 0 {
 		l.Learn() // a Tracker's points name no service: see sched.Scheduler.Yield
 	}
+	if sel, ok := o.Sched.(interface{ Select(string, ...string) }); ok && o.ClockThread {
+		// The Manager's wait for a Stop call (stopOne, and an ordered
+		// turn) selects on the call's end, sent right after the call
+		// passes stop.verdict.after, and on its deadline: found both
+		// ready, Go's select would take either at random.
+		sel.Select("stop.select", "stop.verdict.after")
+	}
 	return installScheduler(trackerFilter{o.Sched, clk, races})
 }
 
