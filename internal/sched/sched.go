@@ -213,6 +213,19 @@ func (s *Scheduler) identity(id uint64, point string) string {
 	return "?" + point
 }
 
+// Identity returns the calling goroutine's identity as Yield would name
+// it at a point passed with no key (its label, the identity it learned, or
+// its creator's label with "/child"), or "" if it has none. It names the
+// goroutines arming timers for fakeclock's SetTieBreak, so that timers of
+// one deadline armed by goroutines running at once fire in the same order
+// in every run. It reads the goroutine's stack: tests only.
+func (s *Scheduler) Identity() string {
+	if key := s.identity(goid(), ""); !strings.HasPrefix(key, "?") {
+		return key
+	}
+	return ""
+}
+
 // Parked returns the number of goroutines parked at a point.
 func (s *Scheduler) Parked() int {
 	s.mu.Lock()
@@ -323,8 +336,9 @@ func (s *Scheduler) Points() []string {
 // from the last line of its stack ("created by f in goroutine 42").
 // Tests only: it is slow.
 func creator() (uint64, bool) {
-	buf := make([]byte, 64<<10)
-	b := buf[:runtime.Stack(buf, false)]
+	bp := stacks.Get().(*[]byte)
+	defer stacks.Put(bp)
+	b := (*bp)[:runtime.Stack(*bp, false)]
 	_, after, ok := bytes.Cut(b, []byte("\ncreated by "))
 	if !ok {
 		return 0, false
@@ -337,6 +351,10 @@ func creator() (uint64, bool) {
 	id, err := strconv.ParseUint(string(n), 10, 64)
 	return id, err == nil
 }
+
+// stacks holds the buffers creator reads stacks into (Identity calls it
+// for every timer armed).
+var stacks = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // goid returns the calling goroutine's id, from its stack header
 // ("goroutine 42 [running]:"). Tests only: it is slow.

@@ -239,3 +239,38 @@ func (r replay) Choose(step int, _ string, opts []string) int {
 	}
 	panic("replay: " + want + " not offered")
 }
+
+// Identity names a goroutine as Yield names it at an unkeyed point, or ""
+// when it has no name: fakeclock's SetTieBreak orders timers by it.
+func TestScheduler_IdentityNamesTheCallingGoroutine(t *testing.T) {
+	s := sched.New(sched.NewPCT(1, 1, 1))
+	s.Learn()
+	got := map[string]string{}
+	var mu sync.Mutex
+	record := func(who string) { mu.Lock(); got[who] = s.Identity(); mu.Unlock() }
+	synctest.Test(t, func(t *testing.T) {
+		var wg sync.WaitGroup
+		wg.Go(func() { s.Label("driver.stop1"); record("labelled") })
+		wg.Go(func() { s.Yield("supervise.run", "svc0"); record("learned") })
+		wg.Go(func() {
+			s.Label("driver.stop2")
+			var inner sync.WaitGroup
+			inner.Go(func() { record("child") })
+			inner.Wait()
+		})
+		wg.Go(func() { record("unknown") })
+		for {
+			synctest.Wait()
+			if !s.Next(false) {
+				break
+			}
+		}
+		wg.Wait()
+	})
+	want := map[string]string{"labelled": "driver.stop1", "learned": "svc0/supervise", "child": "driver.stop2/child", "unknown": ""}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s goroutine: Identity() = %q; want %q", k, got[k], w)
+		}
+	}
+}
