@@ -321,17 +321,33 @@ func (o Options) start(clk *fakeclock.Clock, races map[time.Duration]bool) func(
 	if o.Sched == nil {
 		return func() {}
 	}
-	if l, ok := o.Sched.(interface{ Learn() }); ok && len(races) > 0 {
-		l.Learn() // a Tracker's points name no service: see sched.Scheduler.Yield
+	if l, ok := o.Sched.(interface{ Learn() }); ok && (len(races) > 0 || o.ClockThread) {
+		l.Learn() // a Tracker's points name no service, nor do timers: see sched.Scheduler.Yield
 	}
-	if sel, ok := o.Sched.(interface{ Select(string, ...string) }); ok && o.ClockThread {
-		// The Manager's wait for a Stop call (stopOne, and an ordered
-		// turn) selects on the call's end, sent right after the call
-		// passes stop.verdict.after, and on its deadline: found both
-		// ready, Go's select would take either at random.
-		sel.Select("stop.select", "stop.verdict.after")
+	if o.ClockThread {
+		o.clockThread(clk)
 	}
 	return installScheduler(trackerFilter{o.Sched, clk, races})
+}
+
+// clockThread tells the scheduler and the clock what, once the clock is
+// a choice among the goroutines, the Go scheduler would otherwise decide,
+// so that a run replays exactly:
+//
+//   - The Manager's wait for a Stop call (stopOne, and an ordered turn)
+//     selects on the call's end, sent right after the call passes
+//     stop.verdict.after, and on its deadline: found both ready, Go's
+//     select would take either at random (sched.Scheduler.Select).
+//   - Timers of one deadline armed by goroutines running at once fire by
+//     the arming goroutine's identity, not by the order they ran in
+//     (fakeclock.Clock.SetTieBreak).
+func (o Options) clockThread(clk *fakeclock.Clock) {
+	if sel, ok := o.Sched.(interface{ Select(string, ...string) }); ok {
+		sel.Select("stop.select", "stop.verdict.after")
+	}
+	if id, ok := o.Sched.(interface{ Identity() string }); ok {
+		clk.SetTieBreak(id.Identity)
+	}
 }
 
 // trackerRaces are the instants at which a Health sample of s may race a
