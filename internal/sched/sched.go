@@ -96,6 +96,12 @@ type Scheduler struct {
 	collisions int                 // choices between goroutines of one identity
 	points     map[string]struct{} // the points seen
 	selects    map[string][]string // select point -> the points whose release sends to it (see Select)
+	parents    map[uint64]parentOf // goroutine id -> creator(), once read
+}
+
+type parentOf struct {
+	id    uint64
+	found bool
 }
 
 type waiter struct {
@@ -109,7 +115,7 @@ type waiter struct {
 
 // New returns a Scheduler that asks strat.
 func New(strat Strategy) *Scheduler {
-	return &Scheduler{strat: strat, labels: map[uint64]string{}, points: map[string]struct{}{}}
+	return &Scheduler{strat: strat, labels: map[uint64]string{}, points: map[string]struct{}{}, parents: map[uint64]parentOf{}}
 }
 
 // Label names the calling goroutine for the points it passes with an
@@ -202,7 +208,7 @@ func (s *Scheduler) identity(id uint64, point string) string {
 	if ok {
 		return key
 	}
-	if parent, found := creator(); found {
+	if parent, found := s.parent(id); found {
 		s.mu.Lock()
 		key, ok = s.labels[parent]
 		s.mu.Unlock()
@@ -211,6 +217,23 @@ func (s *Scheduler) identity(id uint64, point string) string {
 		}
 	}
 	return "?" + point
+}
+
+// parent returns creator() for goroutine id, the calling one, reading its
+// stack only the first time: ids are never reused, and Identity asks for
+// every timer armed.
+func (s *Scheduler) parent(id uint64) (uint64, bool) {
+	s.mu.Lock()
+	p, ok := s.parents[id]
+	s.mu.Unlock()
+	if ok {
+		return p.id, p.found
+	}
+	pid, found := creator()
+	s.mu.Lock()
+	s.parents[id] = parentOf{pid, found}
+	s.mu.Unlock()
+	return pid, found
 }
 
 // Identity returns the calling goroutine's identity as Yield would name
