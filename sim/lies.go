@@ -321,10 +321,33 @@ func (o Options) start(clk *fakeclock.Clock, races map[time.Duration]bool) func(
 	if o.Sched == nil {
 		return func() {}
 	}
-	if l, ok := o.Sched.(interface{ Learn() }); ok && len(races) > 0 {
-		l.Learn() // a Tracker's points name no service: see sched.Scheduler.Yield
+	if l, ok := o.Sched.(interface{ Learn() }); ok && (len(races) > 0 || o.ClockThread) {
+		l.Learn() // a Tracker's points name no service, nor do timers: see sched.Scheduler.Yield
+	}
+	if o.ClockThread {
+		o.clockThread(clk)
 	}
 	return installScheduler(trackerFilter{o.Sched, clk, races})
+}
+
+// clockThread tells the scheduler and the clock what, once the clock is
+// a choice among the goroutines, the Go scheduler would otherwise decide,
+// so that a run replays exactly:
+//
+//   - The Manager's wait for a Stop call (stopOne, and an ordered turn)
+//     selects on the call's end, sent right after the call passes
+//     stop.verdict.after, and on its deadline: found both ready, Go's
+//     select would take either at random (sched.Scheduler.Select).
+//   - Timers of one deadline armed by goroutines running at once fire by
+//     the arming goroutine's identity, not by the order they ran in
+//     (fakeclock.Clock.SetTieBreak).
+func (o Options) clockThread(clk *fakeclock.Clock) {
+	if sel, ok := o.Sched.(interface{ Select(string, ...string) }); ok {
+		sel.Select("stop.select", "stop.verdict.after")
+	}
+	if id, ok := o.Sched.(interface{ Identity() string }); ok {
+		clk.SetTieBreak(id.Identity)
+	}
 }
 
 // trackerRaces are the instants at which a Health sample of s may race a
@@ -385,7 +408,12 @@ func (o Options) label(name string) {
 // group has settled: without a scheduler the race would be the Go
 // scheduler's, and where no update can race them joining would only
 // multiply the interleavings.
-func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (at, alone func(time.Duration, func()), arm func()) {
+//
+// Actions given to apart (States samples) always keep their lockstep
+// place: Manager.States passes no scheduling point, so in a group its
+// side of every race would be the Go scheduler's, and a run would not
+// replay.
+func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (at, alone, apart func(time.Duration, func()), arm func()) {
 	type action struct {
 		f     func()
 		alone bool
@@ -401,6 +429,7 @@ func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (a
 	}
 	at = func(t time.Duration, f func()) { add(t, action{f: f}) }
 	alone = func(t time.Duration, f func()) { add(t, action{f: f, alone: !races[max(t, 0)]}) }
+	apart = func(t time.Duration, f func()) { add(t, action{f: f, alone: true}) }
 	arm = func() {
 		for _, t := range instants {
 			var group, single []func()
@@ -433,7 +462,7 @@ func (o Options) together(clk *fakeclock.Clock, races map[time.Duration]bool) (a
 			}
 		}
 	}
-	return at, alone, arm
+	return at, alone, apart, arm
 }
 
 // settle lets every goroutine run to a standstill, releasing those parked

@@ -131,9 +131,9 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 		go f()
 		o.settle()
 	}
-	arm, atAlone := func() {}, at
+	arm, atAlone, atApart := func() {}, at, at
 	if o.Together {
-		at, atAlone, arm = o.together(clk, races)
+		at, atAlone, atApart, arm = o.together(clk, races)
 	}
 	if s.Logger != LoggerWith && s.LoggerSwitchAt > 0 {
 		// The oldest timer: at its instant, every log call comes after it.
@@ -192,11 +192,11 @@ func SimulateWith(tb fakeclock.TB, s Schedule, o Options) *Trace {
 	withStates, alone := probeGroups(s)
 	for j, t := range s.StatesAt {
 		samplesLeft.Add(1)
-		atAlone(t, func() { rec.states(j, m.States()); rec.probeAll(s, m, withStates[j]); samplesLeft.Add(-1) })
+		atApart(t, func() { rec.states(j, m.States()); rec.probeAll(s, m, withStates[j]); samplesLeft.Add(-1) })
 	}
 	for _, g := range alone {
 		samplesLeft.Add(1)
-		atAlone(s.Probes[g[0]].At, func() { rec.probeAll(s, m, g); samplesLeft.Add(-1) })
+		atApart(s.Probes[g[0]].At, func() { rec.probeAll(s, m, g); samplesLeft.Add(-1) })
 	}
 	if s.GiveUpProbes {
 		rec.onGiveUp = func(name string, at time.Duration) { rec.probeGiveUp(s, m, name, at) }

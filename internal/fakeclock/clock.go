@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,11 +30,15 @@ const DefaultStepLimit = 1_000_000
 type Clock struct {
 	tb TB // nil: misuse panics
 
-	mu        sync.Mutex // guards now, seq, timers, stepLimit and the faults below
+	mu        sync.Mutex // guards now, seq, timers, stepLimit, popped and the faults below
 	now       time.Time
 	seq       uint64
 	timers    timerHeap
 	stepLimit int
+
+	// Tie-break (SetTieBreak); nil tie: equal deadlines by sequence.
+	tie    atomic.Pointer[func() string] // names the goroutine arming a timer
+	popped uint64                        // timers taken from the heap: when, in a run, a timer was armed
 
 	// Faults (faults.go); all zero by default, and then Step is exactly
 	// "fire the earliest timer".
@@ -91,7 +96,7 @@ func (c *Clock) Sleep(d time.Duration) {
 // than once and concurrently with the clock being advanced. NewTimer
 // satisfies lifecycle.TimerClock.
 func (c *Clock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
-	t := &timer{ch: make(chan time.Time, 1), index: -1}
+	t := &timer{ch: make(chan time.Time, 1), index: -1, armer: c.armer()}
 	c.mu.Lock()
 	if d <= 0 {
 		// Due now: deliver it during the call, as package time does.
@@ -118,7 +123,7 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
 		go f()
 		return func() bool { return false }
 	}
-	t := &timer{fn: f}
+	t := &timer{fn: f, armer: c.armer()}
 	c.mu.Lock()
 	c.addLocked(t, c.now.Add(d))
 	c.mu.Unlock()
@@ -242,13 +247,44 @@ func (c *Clock) advanceLocked(t time.Time) {
 // addLocked registers t to fire at when (> c.now). c.mu must be held.
 func (c *Clock) addLocked(t *timer, when time.Time) {
 	c.seq++
-	t.when, t.seq = when, c.seq
+	t.when, t.seq, t.popped = when, c.seq, c.popped
 	heap.Push(&c.timers, t)
+}
+
+// SetTieBreak makes timers of one deadline fire in an order that does not
+// depend on the order in which goroutines running at once armed them (the
+// Go scheduler's). armer names the calling goroutine, or returns "" if it
+// cannot; it is called as each timer is armed, outside the clock's lock.
+// Timers of one deadline then fire in the order of: how many timers the
+// clock had taken when each was armed (so a timer armed after an earlier
+// one fired is still younger); unnamed before named; the armer's name;
+// then creation sequence. A simulation that fires one timer per
+// quiescence and names goroutines the same way in every run (a seeded
+// scheduler's identities) so replays them exactly, as long as the
+// goroutines of one name, and those with none, arm their timers one after
+// the other. Call it before any timer is armed. A nil armer restores
+// (deadline, sequence) order for timers armed after.
+func (c *Clock) SetTieBreak(armer func() string) {
+	if armer == nil {
+		c.tie.Store(nil)
+		return
+	}
+	c.tie.Store(&armer)
+}
+
+// armer names the goroutine arming a timer, by the function of
+// SetTieBreak, or returns "".
+func (c *Clock) armer() string {
+	if tie := c.tie.Load(); tie != nil {
+		return (*tie)()
+	}
+	return ""
 }
 
 // popLocked removes the earliest timer and moves now to its deadline.
 // c.mu must be held and c.timers non-empty.
 func (c *Clock) popLocked() *timer {
+	c.popped++
 	t := heap.Pop(&c.timers).(*timer)
 	if t.when.After(c.now) {
 		c.now = t.when

@@ -49,6 +49,7 @@ func (c *Clock) WithDeadline(parent context.Context, t time.Time) (context.Conte
 
 func (c *Clock) withDeadline(parent context.Context, deadline func(now time.Time) time.Time) (context.Context, context.CancelFunc) {
 	ctx := &timerCtx{clock: c, parent: parent, done: make(chan struct{})}
+	armer := c.armer()
 
 	// Fix the deadline, then follow the parent (which may cancel ctx at
 	// once), then arm the timer unless ctx is done or already expired.
@@ -59,7 +60,7 @@ func (c *Clock) withDeadline(parent context.Context, deadline func(now time.Time
 	c.mu.Lock()
 	expired := !ctx.deadline.After(c.now)
 	if !expired && ctx.Err() == nil {
-		ctx.timer = &timer{ctx: ctx}
+		ctx.timer = &timer{ctx: ctx, armer: armer}
 		c.addLocked(ctx.timer, ctx.deadline)
 	}
 	c.mu.Unlock()

@@ -16,6 +16,13 @@
 // timer fires, Now() is set to its own deadline, never to the time being
 // advanced to, and a timer channel receives that deadline.
 //
+// Creation order is the Go scheduler's when goroutines running at once
+// arm timers of one deadline. A simulation that must replay exactly names
+// the arming goroutines with [Clock.SetTieBreak]; equal deadlines then
+// fire by when each timer was armed (how many timers had fired), then by
+// the armer's name, and creation order decides only between timers of
+// one armer.
+//
 // Firing never happens under the clock's lock: channels have capacity 1
 // and get a non-blocking send, AfterFunc callbacks are started with go,
 // and a context is cancelled synchronously, so that when Step returns its

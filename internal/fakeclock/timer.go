@@ -14,6 +14,11 @@ type timer struct {
 	seq   uint64 // creation order; breaks ties between equal deadlines
 	index int    // position in Clock.timers; -1 once fired or stopped (guarded by Clock.mu)
 
+	// With Clock.SetTieBreak, equal deadlines are ordered by popped, then
+	// armer ("" first), before seq.
+	popped uint64 // timers the clock had taken when this one was armed
+	armer  string // the arming goroutine's name; "" for none
+
 	ch  chan time.Time // After, NewTimer, Sleep
 	fn  func()         // AfterFunc
 	ctx *timerCtx      // the deadline of a context from WithDeadline
@@ -60,10 +65,19 @@ type timerHeap []*timer
 func (h timerHeap) Len() int { return len(h) }
 
 func (h timerHeap) Less(i, j int) bool {
-	if c := h[i].when.Compare(h[j].when); c != 0 {
+	a, b := h[i], h[j]
+	if c := a.when.Compare(b.when); c != 0 {
 		return c < 0
 	}
-	return h[i].seq < h[j].seq
+	// Without SetTieBreak every armer is "" and popped grows with seq:
+	// these two comparisons never decide, and the order is (when, seq).
+	if a.popped != b.popped {
+		return a.popped < b.popped
+	}
+	if a.armer != b.armer {
+		return a.armer < b.armer // "" sorts first
+	}
+	return a.seq < b.seq
 }
 
 func (h timerHeap) Swap(i, j int) {

@@ -30,6 +30,18 @@
 // be ordered by the strategy; they are released in arrival order and
 // counted in [Scheduler.Collisions].
 //
+// # Selects
+//
+// Go's select takes one of its ready cases at random, from a source no
+// program can seed. A goroutine released from a point into a select that
+// finds two cases ready would take either, and the run would not replay.
+// Without the clock among the choices that cannot come from time (the
+// clock moves only when no goroutine is parked); with it, a goroutine
+// parked before a select may find both a deadline passed and a value
+// sent. [Scheduler.Select] names such points and the points whose release
+// sends to them, and the Scheduler then lets through, while a goroutine
+// is parked at one, either the clock or a sender, never both.
+//
 // # Strategies
 //
 // [PCT] is probabilistic concurrency testing (Burckhardt, Kothari,
@@ -83,16 +95,27 @@ type Scheduler struct {
 	trail      []string            // "identity@point" per choice
 	collisions int                 // choices between goroutines of one identity
 	points     map[string]struct{} // the points seen
+	selects    map[string][]string // select point -> the points whose release sends to it (see Select)
+	parents    map[uint64]parentOf // goroutine id -> creator(), once read
+}
+
+type parentOf struct {
+	id    uint64
+	found bool
 }
 
 type waiter struct {
 	id, point string
 	go_       chan struct{}
+
+	// At a select point (see Select): since this goroutine parked, the
+	// clock moved; a goroutine was released from one of its senders.
+	clocked, sent bool
 }
 
 // New returns a Scheduler that asks strat.
 func New(strat Strategy) *Scheduler {
-	return &Scheduler{strat: strat, labels: map[uint64]string{}, points: map[string]struct{}{}}
+	return &Scheduler{strat: strat, labels: map[uint64]string{}, points: map[string]struct{}{}, parents: map[uint64]parentOf{}}
 }
 
 // Label names the calling goroutine for the points it passes with an
@@ -114,6 +137,24 @@ func (s *Scheduler) Learn() {
 	if s.learned == nil {
 		s.learned = map[uint64]string{}
 	}
+}
+
+// Select declares that a goroutine released from point goes straight
+// into a select whose cases become ready when the clock moves (a
+// deadline) or when a goroutine is released from one of senders (which
+// sends at once). While a goroutine is parked at point, Next lets the
+// clock move only if no goroutine was released from senders since it
+// parked, and releases one from senders only if the clock has not moved
+// since; the goroutine at point itself may always go. So it never finds
+// both a deadline and a value, of which Go's select would take either at
+// random (see the package documentation). Call it before the run.
+func (s *Scheduler) Select(point string, senders ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.selects == nil {
+		s.selects = map[string][]string{}
+	}
+	s.selects[point] = append(s.selects[point], senders...)
 }
 
 // Yield parks the calling goroutine at point until Next releases it. It
@@ -167,7 +208,7 @@ func (s *Scheduler) identity(id uint64, point string) string {
 	if ok {
 		return key
 	}
-	if parent, found := creator(); found {
+	if parent, found := s.parent(id); found {
 		s.mu.Lock()
 		key, ok = s.labels[parent]
 		s.mu.Unlock()
@@ -176,6 +217,36 @@ func (s *Scheduler) identity(id uint64, point string) string {
 		}
 	}
 	return "?" + point
+}
+
+// parent returns creator() for goroutine id, the calling one, reading its
+// stack only the first time: ids are never reused, and Identity asks for
+// every timer armed.
+func (s *Scheduler) parent(id uint64) (uint64, bool) {
+	s.mu.Lock()
+	p, ok := s.parents[id]
+	s.mu.Unlock()
+	if ok {
+		return p.id, p.found
+	}
+	pid, found := creator()
+	s.mu.Lock()
+	s.parents[id] = parentOf{pid, found}
+	s.mu.Unlock()
+	return pid, found
+}
+
+// Identity returns the calling goroutine's identity as Yield would name
+// it at a point passed with no key (its label, the identity it learned, or
+// its creator's label with "/child"), or "" if it has none. It names the
+// goroutines arming timers for fakeclock's SetTieBreak, so that timers of
+// one deadline armed by goroutines running at once fire in the same order
+// in every run. It reads the goroutine's stack: tests only.
+func (s *Scheduler) Identity() string {
+	if key := s.identity(goid(), ""); !strings.HasPrefix(key, "?") {
+		return key
+	}
+	return ""
 }
 
 // Parked returns the number of goroutines parked at a point.
@@ -197,16 +268,21 @@ func (s *Scheduler) Next(clockReady bool) bool {
 		return false
 	}
 	var opts []string
+	offered := 0
 	for _, w := range s.parked {
+		if s.heldLocked(w) {
+			continue
+		}
+		offered++
 		if !slices.Contains(opts, w.id) {
 			opts = append(opts, w.id)
 		}
 	}
-	if len(opts) < len(s.parked) {
+	if len(opts) < offered {
 		s.collisions++
 	}
 	slices.Sort(opts)
-	if clockReady {
+	if clockReady && !slices.ContainsFunc(s.parked, func(w *waiter) bool { return w.sent }) {
 		opts = append(opts, Clock)
 	}
 	i := s.strat.Choose(s.steps, s.last, opts)
@@ -216,15 +292,33 @@ func (s *Scheduler) Next(clockReady bool) bool {
 	s.steps++
 	s.last = opts[i]
 	if opts[i] == Clock {
+		for _, v := range s.parked {
+			v.clocked = v.clocked || s.selects[v.point] != nil
+		}
 		s.trail = append(s.trail, Clock)
 		return false
 	}
-	j := slices.IndexFunc(s.parked, func(w *waiter) bool { return w.id == opts[i] })
+	j := slices.IndexFunc(s.parked, func(w *waiter) bool { return w.id == opts[i] && !s.heldLocked(w) })
 	w := s.parked[j]
 	s.parked = slices.Delete(s.parked, j, j+1)
+	for _, v := range s.parked {
+		v.sent = v.sent || slices.Contains(s.selects[v.point], w.point)
+	}
 	s.trail = append(s.trail, w.id+"@"+w.point)
 	close(w.go_)
 	return true
+}
+
+// heldLocked reports whether w, parked at a sender of a select point (see
+// Select), must wait: a goroutine parked at that select point saw the
+// clock move. s.mu must be held.
+func (s *Scheduler) heldLocked(w *waiter) bool {
+	if s.selects == nil {
+		return false
+	}
+	return slices.ContainsFunc(s.parked, func(v *waiter) bool {
+		return v.clocked && slices.Contains(s.selects[v.point], w.point)
+	})
 }
 
 // Steps returns the number of choices made.
@@ -265,8 +359,9 @@ func (s *Scheduler) Points() []string {
 // from the last line of its stack ("created by f in goroutine 42").
 // Tests only: it is slow.
 func creator() (uint64, bool) {
-	buf := make([]byte, 64<<10)
-	b := buf[:runtime.Stack(buf, false)]
+	bp := stacks.Get().(*[]byte)
+	defer stacks.Put(bp)
+	b := (*bp)[:runtime.Stack(*bp, false)]
 	_, after, ok := bytes.Cut(b, []byte("\ncreated by "))
 	if !ok {
 		return 0, false
@@ -279,6 +374,10 @@ func creator() (uint64, bool) {
 	id, err := strconv.ParseUint(string(n), 10, 64)
 	return id, err == nil
 }
+
+// stacks holds the buffers creator reads stacks into (Identity calls it
+// for every timer armed).
+var stacks = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // goid returns the calling goroutine's id, from its stack header
 // ("goroutine 42 [running]:"). Tests only: it is slow.

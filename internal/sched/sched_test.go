@@ -136,3 +136,141 @@ func TestScheduler_IdentityOfUnkeyedPoints(t *testing.T) {
 		}
 	}
 }
+
+// race is a Manager's wait for a Stop call in small: goroutine "m" parks
+// at "m.select" and then selects on the call's end and on a deadline;
+// goroutine "call" parks at "call.after" and then sends its end. The
+// clock, when chosen, closes the deadline. race returns the case m took
+// ("end" or "deadline") and the choices made.
+func race(t *testing.T, s *sched.Scheduler) (took string, trail []string) {
+	synctest.Test(t, func(t *testing.T) {
+		ended, deadline := make(chan struct{}, 1), make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			s.Yield("m.select", "m")
+			select {
+			case <-ended:
+				took = "end"
+			case <-deadline:
+				took = "deadline"
+			}
+		})
+		wg.Go(func() {
+			s.Yield("call.after", "call")
+			ended <- struct{}{}
+		})
+		clockReady := true
+		for {
+			synctest.Wait()
+			if s.Next(clockReady) {
+				continue
+			}
+			if !clockReady || s.Parked() == 0 {
+				break
+			}
+			clockReady = false
+			close(deadline)
+		}
+		wg.Wait()
+	})
+	return took, s.Trail()
+}
+
+// Without Select, the scheduler lets the clock and the sender through
+// before the goroutine parked at the select: it then finds both cases
+// ready, and Go takes either at random. With Select, no interleaving
+// does, so each one ends the same way every time.
+func TestScheduler_SelectNeverFindsTwoCasesReady(t *testing.T) {
+	both := func(trail []string) bool {
+		return len(trail) == 3 && trail[2] == "m/m@m.select"
+	}
+	x := sched.NewExplorer(3)
+	found := false
+	for x.Next() {
+		_, trail := race(t, sched.New(x))
+		found = found || both(trail)
+	}
+	if !found {
+		t.Fatalf("without Select no interleaving let the clock and the sender through first")
+	}
+
+	x = sched.NewExplorer(3)
+	outcomes := map[string]string{} // trail -> case taken
+	for x.Next() {
+		s := sched.New(x)
+		s.Select("m.select", "call.after")
+		took, trail := race(t, s)
+		if both(trail) {
+			t.Errorf("with Select, interleaving %q lets the clock and the sender through before m", trail)
+		}
+		key := strings.Join(trail, " ")
+		for range 20 { // Go's select would differ from run to run with both ready
+			s := sched.New(replay(trail))
+			s.Select("m.select", "call.after")
+			if again, trail2 := race(t, s); again != took || strings.Join(trail2, " ") != key {
+				t.Fatalf("interleaving %q took %s, then %s (%q)", key, took, again, trail2)
+			}
+		}
+		outcomes[key] = took
+	}
+	if err := x.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// m first; call then m; clock then m (the call waits for m); clock, m
+	// and call: both cases are still reached.
+	seen := map[string]bool{}
+	for _, took := range outcomes {
+		seen[took] = true
+	}
+	if !seen["end"] || !seen["deadline"] {
+		t.Errorf("outcomes %v; want both the end and the deadline taken in some interleaving", outcomes)
+	}
+}
+
+// replay is a Strategy that makes the choices of a trail again.
+type replay []string
+
+func (r replay) Choose(step int, _ string, opts []string) int {
+	want, _, _ := strings.Cut(r[step], "@")
+	for i, o := range opts {
+		if o == want {
+			return i
+		}
+	}
+	panic("replay: " + want + " not offered")
+}
+
+// Identity names a goroutine as Yield names it at an unkeyed point, or ""
+// when it has no name: fakeclock's SetTieBreak orders timers by it.
+func TestScheduler_IdentityNamesTheCallingGoroutine(t *testing.T) {
+	s := sched.New(sched.NewPCT(1, 1, 1))
+	s.Learn()
+	got := map[string]string{}
+	var mu sync.Mutex
+	record := func(who string) { mu.Lock(); got[who] = s.Identity(); mu.Unlock() }
+	synctest.Test(t, func(t *testing.T) {
+		var wg sync.WaitGroup
+		wg.Go(func() { s.Label("driver.stop1"); record("labelled") })
+		wg.Go(func() { s.Yield("supervise.run", "svc0"); record("learned") })
+		wg.Go(func() {
+			s.Label("driver.stop2")
+			var inner sync.WaitGroup
+			inner.Go(func() { record("child") })
+			inner.Wait()
+		})
+		wg.Go(func() { record("unknown") })
+		for {
+			synctest.Wait()
+			if !s.Next(false) {
+				break
+			}
+		}
+		wg.Wait()
+	})
+	want := map[string]string{"labelled": "driver.stop1", "learned": "svc0/supervise", "child": "driver.stop2/child", "unknown": ""}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s goroutine: Identity() = %q; want %q", k, got[k], w)
+		}
+	}
+}
