@@ -268,15 +268,7 @@ func callRecovering(ctx context.Context, r lifecycle.Runner) (err error) {
 // BenchmarkHealth reads the health of 1,000 reporters; the bare baseline
 // copies the same 1,000 values into a slice by hand.
 func BenchmarkHealth(b *testing.B) {
-	const reporters = 1000
-	m := lifecycle.NewManager()
-	var trackers []*trackedService
-	for i := range reporters {
-		svc := &trackedService{}
-		svc.Success()
-		trackers = append(trackers, svc)
-		m.Register(fmt.Sprint("svc", i), svc)
-	}
+	m, trackers := trackedFleet(1000)
 	b.Run("manager", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -301,15 +293,7 @@ func BenchmarkHealth(b *testing.B) {
 // costs about what Health does, with one allocation, and calls nothing a
 // service provides.
 func BenchmarkStates(b *testing.B) {
-	const services = 1000
-	m := lifecycle.NewManager()
-	var trackers []*trackedService
-	for i := range services {
-		svc := &trackedService{}
-		svc.Success()
-		trackers = append(trackers, svc)
-		m.Register(fmt.Sprint("svc", i), svc)
-	}
+	m, trackers := trackedFleet(1000)
 	b.Run("manager", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -326,4 +310,18 @@ func BenchmarkStates(b *testing.B) {
 			_ = out
 		}
 	})
+}
+
+// trackedFleet is a Manager with n services that report health from a
+// Tracker that has recorded one success, and those services.
+func trackedFleet(n int) (*lifecycle.Manager, []*trackedService) {
+	m := lifecycle.NewManager()
+	var trackers []*trackedService
+	for i := range n {
+		svc := &trackedService{}
+		svc.Success()
+		trackers = append(trackers, svc)
+		m.Register(fmt.Sprint("svc", i), svc)
+	}
+	return m, trackers
 }
