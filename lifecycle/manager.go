@@ -30,16 +30,22 @@ type Stopper interface {
 // [Manager.Health] and [Tracker].
 type HealthReporter interface{ Health() WorkerHealth }
 
-// service is one registration. Its settings are immutable once
-// registered; sv is set once, under the Manager's mu, when Run starts it.
+// service is one registration. Every idle service carries it, so it is
+// kept to 64 bytes, made in blocks (see Manager.newService): what only
+// some services need is in x, and the supervise loop's own state lives on
+// its goroutine's stack (docs/performance.md, "Idle memory").
 type service struct {
 	name   string
 	runner Runner
-	cfg    serviceConfig
-	sv     supervisor // its supervise loop, set up by Run
-
-	mu sync.Mutex // guards st
-	st status     // its state, for States and the probes
+	mu     sync.Mutex // guards st, x's fail, and the writing of x
+	st     status     // its state, for States and the probes
+	// x holds the settings Register gave it, what opt-in features need
+	// and what failures left behind; nil for a service with none of them.
+	// It is written once, from nil, under mu: by Register, by Run's set-up
+	// (ordered shutdown, gated start) or at the first failure by the
+	// service's loop, so the loop may read it without mu, and so may a
+	// shutdown's turn once Run has set the services up.
+	x *svExtra
 }
 
 // stopper returns the service as a Stopper, or nil. (A type assertion
@@ -74,6 +80,7 @@ type Manager struct {
 	logger  *slog.Logger
 	events  func(Event)
 	jitter  *jitter
+	epoch   time.Time               // the clock's reading at NewManager: see instant
 	drain   time.Duration           // WithDrain
 	gate    time.Duration           // WithGatedStart's start timeout; 0: no gated start
 	labels  bool                    // WithGoroutineLabels
@@ -81,14 +88,20 @@ type Manager struct {
 
 	mu        sync.Mutex // guards services, names, reporters, running, ordered, serving, sv of each service, gaveUp
 	services  []*service
-	names     map[string]struct{}
-	reporters []*service // the services that implement HealthReporter
-	running   bool       // Run was called: registration is closed
-	ordered   bool       // shutdown is ordered: WithOrderedShutdown, or Serve
-	serving   bool       // Serve was called: an Essential service that gives up escalates (liveness, C10)
-	gaveUp    []error    // a *GiveUpError per service that gave up, in order
+	block     []service           // where the next services are made: see newService
+	names     map[string]struct{} // for Register; dropped once Run has closed registration
+	reporters []*service          // the services that implement HealthReporter
+	running   bool                // Run was called: registration is closed
+	ordered   bool                // shutdown is ordered: WithOrderedShutdown, or Serve
+	serving   bool                // Serve was called: an Essential service that gives up escalates (liveness, C10)
+	gaveUp    []error             // a *GiveUpError per service that gave up, in order
 
-	runs sync.WaitGroup // Run's supervise loops; Done once as each ends
+	// runs counts Run's supervise loops, Done once as each ends. Every
+	// loop writes it, so it has a cache line of its own: sharing one with
+	// the fields every loop reads would slow them all (BenchmarkStartCancel).
+	_    [64]byte
+	runs sync.WaitGroup
+	_    [64]byte
 
 	shut      chan struct{}      // closed when shutdown begins: nothing starts from then on
 	halt      <-chan struct{}    // set by Run: closed once Run's ctx is done or shutdown has begun
@@ -122,6 +135,7 @@ func NewManager(opts ...Option) *Manager {
 		gate:      o.gate,
 		labels:    o.labels,
 		ordered:   o.ordered,
+		epoch:     o.clock.Now(),
 		names:     make(map[string]struct{}),
 		shut:      make(chan struct{}),
 		escalated: make(chan struct{}),
@@ -145,12 +159,18 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	if r == nil {
 		panic(fmt.Sprintf("lifecycle: Register(%q) with a nil Runner", name))
 	}
-	s := &service{name: name, runner: r}
-	for _, opt := range opts {
-		if opt == nil {
-			panic(fmt.Sprintf("lifecycle: Register(%q) given a nil ServiceOption", name))
+	var x *svExtra // made only for options: taking a local's address for them would put it on the heap
+	if len(opts) > 0 {
+		x = new(svExtra)
+		for _, opt := range opts {
+			if opt == nil {
+				panic(fmt.Sprintf("lifecycle: Register(%q) given a nil ServiceOption", name))
+			}
+			opt(&x.cfg)
 		}
-		opt(&s.cfg)
+		if x.cfg == (serviceConfig{}) {
+			x = nil
+		}
 	}
 
 	m.mu.Lock()
@@ -162,6 +182,8 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 		panic(fmt.Sprintf("lifecycle: multiple registrations for %q", name))
 	}
 	m.names[name] = struct{}{}
+	s := m.newService()
+	s.name, s.runner, s.x = name, r, x
 	m.services = append(m.services, s)
 	if b, ok := r.(interface{ bind(*Manager, string) }); ok {
 		b.bind(m, name) // a Worker, or a type that embeds one
@@ -169,6 +191,19 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	if s.reporter() != nil {
 		m.reporters = append(m.reporters, s)
 	}
+}
+
+// newService returns a new zero service. Services are made in blocks,
+// from 8 at a time up to 1,024, doubling with the number registered: one
+// allocation per block instead of per service, and no size class rounding
+// a service up. A block is never grown, so a service never moves. It is
+// called with mu held.
+func (m *Manager) newService() *service {
+	if len(m.block) == cap(m.block) {
+		m.block = make([]service, 0, min(max(len(m.services), 8), 1024))
+	}
+	m.block = m.block[:len(m.block)+1]
+	return &m.block[len(m.block)-1]
 }
 
 // Names returns the names of the registered services in registration order.

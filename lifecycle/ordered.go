@@ -68,6 +68,20 @@ func (m *Manager) shutdownInOrder(timeout time.Duration) StopReport {
 	return rep
 }
 
+// awaitEnd returns a channel closed once s's loop is over, x being its
+// svExtra in an ordered shutdown.
+func (s *service) awaitEnd(x *svExtra) <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if x.ended == nil {
+		x.ended = make(chan struct{})
+		if x.over {
+			close(x.ended)
+		}
+	}
+	return x.ended
+}
+
 // stopService is one service's turn: cancel its context and call its Stop,
 // then wait until its Run and its Stop have both ended, or until the
 // deadline.
@@ -77,22 +91,23 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	defer cancel()
 	res := ServiceStop{Service: s.name, Began: began, Deadline: began.Add(budget), Stopper: s.stopper() != nil}
 	m.post(Event{Kind: ServiceStopping, Service: s.name, Time: began, Duration: budget})
-	s.stopping(began)
+	s.stopping(m.instant(began))
 
 	// Cancel its Run, and call its Stop.
 	m.mu.Lock()
-	var sv *supervisor // nil: Run has not set it up
-	if s.sv.set {
-		sv = &s.sv
+	var x *svExtra // nil: Run has not set the service up
+	if m.running && s.x != nil && s.x.cancel != nil {
+		x = s.x
 	}
 	m.mu.Unlock()
-	var ended <-chan struct{} // nil: no Run to wait for
-	if sv != nil {
-		sv.x.cancel()
-		if sv.launch.CompareAndSwap(unlaunched, claimed) {
-			sv = nil // Run had not started its loop, and now never will
+	var loopEnded, ended <-chan struct{} // nil: no Run to wait for
+	if x != nil {
+		x.cancel()
+		if x.launch.CompareAndSwap(unlaunched, claimed) {
+			x = nil // Run had not started its loop, and now never will
 		} else {
-			ended = sv.x.ended
+			loopEnded = s.awaitEnd(x)
+			ended = loopEnded
 		}
 	}
 	var call *stopCall
@@ -122,14 +137,16 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 
 	// Judge by the Clock: a Run that ended at or after the deadline was
 	// still running at it, however late the deadline's timer came.
-	if sv != nil {
+	if x != nil {
 		select {
-		case <-sv.x.ended:
+		case <-loopEnded:
 			// Still running when its turn began (a loop that ended before
 			// has nothing to wait for, even when a negative budget puts
 			// the deadline before the turn), and not ended before the
 			// deadline.
-			res.RunEnded = sv.x.endedAt
+			s.mu.Lock()
+			res.RunEnded = x.endedAt
+			s.mu.Unlock()
 			res.RunAbandoned = !res.RunEnded.IsZero() && !res.RunEnded.Before(began) && !res.RunEnded.Before(res.Deadline)
 		default:
 			res.RunAbandoned = true
@@ -137,7 +154,7 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	}
 	var errs []error
 	if res.RunAbandoned {
-		s.enter(StateAbandoned, m.clock.Now())
+		s.enter(StateAbandoned, m.instant(m.clock.Now()))
 		errs = append(errs, fmt.Errorf("lifecycle: Run of service %q abandoned at its deadline (budget %v): %w",
 			s.name, budget, context.DeadlineExceeded))
 		m.postLog(slog.LevelError, "lifecycle: Run abandoned at its deadline",

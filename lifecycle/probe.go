@@ -229,24 +229,28 @@ func (q *request) excluded(s *service) bool {
 // judge returns s's answer to the probe.
 func (p probe) judge(s *service, shut, serving bool) verdict {
 	s.mu.Lock()
-	st := s.st
+	state, ready, since := s.st.state(), s.st.ready(), s.st.since
 	var until time.Time
-	if st.state == StateBackingOff && st.fail != nil {
-		until = st.fail.backoffUntil
+	essential := false
+	if x := s.x; x != nil {
+		if state == StateBackingOff && x.fail != nil {
+			until = x.fail.backoffUntil
+		}
+		essential = x.cfg.essential
 	}
 	s.mu.Unlock()
-	v := verdict{state: st.state, at: st.since}
+	v := verdict{state: state, at: p.m.time(since)}
 	if !until.IsZero() {
 		v.at = until
 	}
 	if p.live {
 		// C10.3: a service that gave up fails liveness unless something
 		// escalates it, or shutdown, the escalation, has begun.
-		escalates := serving && s.cfg.essential
-		v.ok = st.state != StateGaveUp || escalates || shut
+		escalates := serving && essential
+		v.ok = state != StateGaveUp || escalates || shut
 	} else {
 		// C10.2: running and ready, or finished for good.
-		v.ok = st.ready || st.state == StateFinished
+		v.ok = ready || state == StateFinished
 	}
 	return v
 }

@@ -12,8 +12,6 @@ import "github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 // Manager.
 func SetScheduler(f func(point, key string)) { schedpoint.Set(f) }
 
-// SchedKey names a supervise loop's goroutine at its scheduling points.
-func (sv *supervisor) SchedKey() string { return sv.s.name }
-
-// SchedKey names a Stop call's goroutine at its scheduling points.
+// SchedKey names the goroutines working for the service (its supervise
+// loop, its Stop call) at their scheduling points.
 func (s *service) SchedKey() string { return s.name }

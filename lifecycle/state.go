@@ -76,22 +76,55 @@ func (m *Manager) States() []ServiceState {
 	services, _ := m.snapshot()
 	out := make([]ServiceState, len(services))
 	for i, s := range services {
-		out[i] = s.state()
+		out[i] = s.state(m)
 	}
 	return out
 }
 
-// status is a service's state. It is guarded by its service's mu.
+// status is a service's state, guarded by its service's mu. It is packed
+// into 16 bytes, because every idle service carries it
+// (docs/performance.md, "Idle memory").
 type status struct {
-	state    State
-	since    time.Time
-	ready    bool
-	attempts int
-	fail     *failStatus // nil until the first failure
+	since instant // when the service entered its state
+	word  uint64  // attempts<<8 | state<<1 | ready: see the methods below
 }
 
-// failStatus is what a service's failures left behind; it is allocated at
-// the first failure, so that a service that never fails does not carry it.
+// The fields packed into status.word.
+const (
+	readyBit     = 1
+	stateShift   = 1
+	stateMask    = 0x7f
+	attemptShift = 8 // leaves 56 bits: attempts never run out
+)
+
+func (st *status) state() State  { return State(st.word >> stateShift & stateMask) }
+func (st *status) ready() bool   { return st.word&readyBit != 0 }
+func (st *status) attempts() int { return int(st.word >> attemptShift) }
+
+// set puts the service in state since at, ready or not; attempts stay.
+func (st *status) set(state State, at instant, ready bool) {
+	w := st.word&^(stateMask<<stateShift|readyBit) | uint64(state)<<stateShift
+	if ready {
+		w |= readyBit
+	}
+	st.word, st.since = w, at
+}
+
+// instant is a time on the Manager's clock, as nanoseconds since the
+// Manager's epoch (its clock's reading at NewManager): 8 bytes in each
+// service's state where a time.Time takes 24. It turns back into the same
+// time.Time for any clock reading within 292 years of the epoch.
+type instant int64
+
+// instant returns t as an instant.
+func (m *Manager) instant(t time.Time) instant { return instant(t.Sub(m.epoch)) }
+
+// time returns the time.Time that i stands for.
+func (m *Manager) time(i instant) time.Time { return m.epoch.Add(time.Duration(i)) }
+
+// failStatus is what a service's failures left behind, made at the first
+// failure, so that a service that never fails does not carry it. It is
+// guarded by the service's mu.
 type failStatus struct {
 	consecutive  int
 	lastError    string
@@ -100,15 +133,19 @@ type failStatus struct {
 }
 
 // state returns s's state as a ServiceState.
-func (s *service) state() ServiceState {
+func (s *service) state(m *Manager) ServiceState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := s.st
-	out := ServiceState{Name: s.name, State: st.state, Since: st.since, Ready: st.ready,
-		Attempts: st.attempts, Restarts: max(st.attempts-1, 0)}
-	if f := st.fail; f != nil {
+	st := &s.st
+	out := ServiceState{Name: s.name, State: st.state(), Ready: st.ready(),
+		Attempts: st.attempts(), Restarts: max(st.attempts()-1, 0)}
+	if out.State != StateRegistered {
+		out.Since = m.time(st.since)
+	}
+	if x := s.x; x != nil && x.fail != nil {
+		f := x.fail
 		out.ConsecutiveFailures, out.LastError, out.LastFailure = f.consecutive, f.lastError, f.lastFailure
-		if st.state == StateBackingOff {
+		if out.State == StateBackingOff {
 			out.BackoffUntil = f.backoffUntil
 		}
 	}
@@ -117,66 +154,62 @@ func (s *service) state() ServiceState {
 
 // enter moves s to state at the instant at, unless s is in a final state
 // (Abandoned may still replace Stopped). It reports whether it moved.
-func (s *service) enter(state State, at time.Time) bool {
+func (s *service) enter(state State, at instant) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.st.state.final() && !(state == StateAbandoned && s.st.state == StateStopped) {
+	if now := s.st.state(); now.final() && !(state == StateAbandoned && now == StateStopped) {
 		return false
 	}
-	s.st.state, s.st.since = state, at
-	s.st.ready = state == StateRunning
+	s.st.set(state, at, state == StateRunning)
 	return true
 }
 
 // stopping moves s to Stopping at the instant at, if it is live: started,
 // and its loop not over.
-func (s *service) stopping(at time.Time) {
+func (s *service) stopping(at instant) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch s.st.state {
+	switch s.st.state() {
 	case StateStarting, StateRunning, StateBackingOff:
-		s.st.state, s.st.since, s.st.ready = StateStopping, at, false
+		s.st.set(StateStopping, at, false)
 	}
 }
 
 // started records the start of an attempt at the instant at.
-func (s *service) started(at time.Time, waitReady bool) {
+func (s *service) started(at instant, waitReady bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.st.attempts++
-	s.st.state, s.st.since, s.st.ready = StateRunning, at, true
+	s.st.word += 1 << attemptShift
 	if waitReady {
-		s.st.state, s.st.ready = StateStarting, false
+		s.st.set(StateStarting, at, false)
+	} else {
+		s.st.set(StateRunning, at, true)
 	}
 }
 
-// failed records a failure that ended at end, after a run of ran; reset is
-// the backoff reset window in force.
-func (s *service) failed(err error, end time.Time, ran, reset time.Duration) {
-	text := "returned nil"
-	if err != nil {
-		text = errorText(err)
-	}
+// failed records a failure that ended at end (the instant at), after a run
+// of ran, reset being the backoff reset window in force, and that s now
+// waits until until before its restart.
+func (s *service) failed(text string, end time.Time, at instant, ran, reset time.Duration, until time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f := s.st.fail
+	if s.x == nil {
+		s.x = new(svExtra)
+	}
+	f := s.x.fail
 	if f == nil {
 		f = new(failStatus)
-		s.st.fail = f
+		s.x.fail = f
 	}
 	if ran >= reset {
 		f.consecutive = 0
 	}
 	f.consecutive++
 	f.lastError, f.lastFailure = text, end
-}
-
-// backingOff records that s waits until until before its restart.
-func (s *service) backingOff(at, until time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.st.state, s.st.since, s.st.ready = StateBackingOff, at, false
-	s.st.fail.backoffUntil = until
+	if !until.IsZero() {
+		s.st.set(StateBackingOff, at, false)
+		f.backoffUntil = until
+	}
 }
 
 // readyKey is the context key under which a NotifyReady service's Run
@@ -185,7 +218,8 @@ type readyKey struct{}
 
 // readyToken is one attempt of a NotifyReady service.
 type readyToken struct {
-	sv      *supervisor
+	m       *Manager
+	s       *service
 	attempt int
 	ready   chan struct{} // with a start timeout: closed by Ready; nil otherwise
 }
@@ -202,20 +236,19 @@ func Ready(ctx context.Context) {
 	if !ok {
 		return
 	}
-	sv := tok.sv
-	now := sv.m.clock.Now()
-	s := sv.s
+	now := tok.m.instant(tok.m.clock.Now())
+	s := tok.s
 	s.mu.Lock()
-	moved := s.st.state == StateStarting && s.st.attempts == tok.attempt
+	moved := s.st.state() == StateStarting && s.st.attempts() == tok.attempt
 	if moved {
-		s.st.state, s.st.since, s.st.ready = StateRunning, now, true
+		s.st.set(StateRunning, now, true)
 	}
 	s.mu.Unlock()
 	if moved {
 		if tok.ready != nil {
 			close(tok.ready)
 		}
-		sv.openGate()
+		s.openGate()
 	}
 }
 
@@ -248,18 +281,22 @@ type startTimer struct {
 // armStartTimer starts the start timeout of the attempt tok stands for,
 // and makes the attempt's context one it can cancel.
 func (sv *supervisor) armStartTimer(tok *readyToken) *startTimer {
-	ctx, cancel := context.WithCancel(sv.x.runCtx)
-	sv.x.runCtx = ctx
+	own := sv.own
+	ctx, cancel := context.WithCancel(own.runCtx)
+	own.runCtx = ctx
 	st := &startTimer{ready: make(chan struct{}), over: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
 	tok.ready = st.ready
-	go func() {
-		defer close(st.done)
-		if wait(sv.m.clock, sv.m.gate, st.ready, st.over) {
-			st.fired.Store(true)
-			cancel()
-		}
-	}()
+	go st.run(sv.m.clock, sv.m.gate)
 	return st
+}
+
+// run cancels the attempt's context if it is not ready within timeout.
+func (st *startTimer) run(clock Clock, timeout time.Duration) {
+	defer close(st.done)
+	if wait(clock, timeout, st.ready, st.over) {
+		st.fired.Store(true)
+		st.cancel()
+	}
 }
 
 // stop ends the timer with its attempt, and reports whether it fired: the

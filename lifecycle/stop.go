@@ -218,7 +218,7 @@ type stopCall struct {
 // startStop calls s's Stop with ctx, whose deadline is called + budget.
 func (m *Manager) startStop(ctx context.Context, s *service, called time.Time, budget time.Duration) *stopCall {
 	c := &stopCall{m: m, s: s, called: called, deadline: called.Add(budget), budget: budget, ended: make(chan stopEnd, 1)}
-	s.stopping(called)
+	s.stopping(m.instant(called))
 	m.post(Event{Kind: StopCalled, Service: s.name, Time: called, Duration: budget})
 	go m.callStop(ctx, s, c.deadline, c.ended, &c.decided)
 	return c
@@ -243,7 +243,7 @@ func (c *stopCall) result(end stopEnd) StopResult {
 		res.Elapsed = max(c.budget, 0)
 		res.Err = fmt.Errorf("lifecycle: Stop of service %q abandoned at its deadline (budget %v): %w",
 			s.name, c.budget, context.DeadlineExceeded)
-		s.enter(StateAbandoned, m.clock.Now())
+		s.enter(StateAbandoned, m.instant(m.clock.Now()))
 		m.postLog(slog.LevelError, "lifecycle: Stop abandoned at its deadline",
 			slog.String("service", s.name), slog.Duration("budget", c.budget))
 		m.post(Event{Kind: StopAbandoned, Service: s.name, Time: m.clock.Now(), Duration: c.budget})

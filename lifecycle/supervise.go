@@ -43,6 +43,7 @@ func (m *Manager) Run(ctx context.Context) {
 		panic("lifecycle: Manager.Run called twice")
 	}
 	m.running = true
+	m.names = nil // registration is closed: only Register reads it
 	services := m.services
 	// halt tells the services, unless shutdown is ordered, that they are
 	// to stop: Run's ctx is done, or shutdown has begun. One channel, so
@@ -53,25 +54,21 @@ func (m *Manager) Run(ctx context.Context) {
 	if m.shuttingDown() {
 		haltStop()
 	}
-	// Every supervisor is made here, under mu, so that a shutdown running
-	// at the same time sees each service either not started or whole.
-	wg := &m.runs
-	initial := m.backoff.Load().initial
-	for _, s := range services {
-		sv := &s.sv
-		*sv = supervisor{m: m, s: s, ctx: ctx, delay: initial}
-		if m.ordered || m.gate > 0 || s.cfg != (serviceConfig{}) {
-			sv.x = new(svExtra)
+	// What ordered shutdown and a gated start need is made here, under mu,
+	// so that a shutdown running at the same time sees each service either
+	// not set up (Run not called) or whole.
+	if m.ordered || m.gate > 0 {
+		for _, s := range services {
+			x := s.extra()
+			if m.ordered {
+				x.ctx, x.cancel = context.WithCancel(ctx)
+			}
+			if m.gate > 0 {
+				x.gate = make(chan struct{})
+			}
 		}
-		if m.ordered {
-			sv.ctx, sv.x.cancel = context.WithCancel(ctx)
-			sv.x.ended = make(chan struct{})
-		}
-		if m.gate > 0 {
-			sv.x.gate = make(chan struct{})
-		}
-		sv.set = true
 	}
+	initial := m.backoff.Load().initial
 	m.mu.Unlock()
 
 	// Start one supervise loop per service, in registration order; none
@@ -79,18 +76,21 @@ func (m *Manager) Run(ctx context.Context) {
 	// seed's unordered Stop does not keep Run from starting services; it
 	// keeps them from being restarted.) With a gated start, each waits for
 	// the one before it to be ready, or to have ended.
+	wg := &m.runs
+	wg.Add(len(services))
 	for i, s := range services {
 		// An ordered shutdown's turn may have claimed the loop first: then
 		// it is never started, and the turn has nothing to wait for.
-		if isDone(ctx) || (m.ordered && m.shuttingDown()) || !s.sv.launch.CompareAndSwap(unlaunched, launched) {
+		if isDone(ctx) || (m.ordered && (m.shuttingDown() || !s.x.launch.CompareAndSwap(unlaunched, launched))) {
 			for _, s := range services[i:] {
-				s.sv.finish(time.Time{}, StateRegistered) // never started
+				m.neverStarted(s)
+				wg.Done()
 			}
 			break
 		}
-		wg.Add(1)
-		go s.sv.loop(nil)
-		if x := s.sv.x; x != nil && x.gate != nil {
+		x := s.x // read before the loop starts: at its first failure, the loop may set it
+		go loop(m, s, ctx, initial, nil, nil)
+		if x != nil && x.gate != nil {
 			select {
 			case <-x.gate:
 			case <-ctx.Done():
@@ -106,9 +106,21 @@ func (m *Manager) Run(ctx context.Context) {
 	haltStop()
 }
 
-// supervisor is the state of one service's supervise loop, kept in its
-// service. Only the loop's goroutine touches it (after a Goexit, the
-// goroutine that carries the loop on), except as svExtra says.
+// extra returns s.x, making it if s has none. It is for Run's set-up, and
+// is called with the Manager's mu held.
+func (s *service) extra() *svExtra {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.x == nil {
+		s.x = new(svExtra)
+	}
+	return s.x
+}
+
+// supervisor is the state of one service's supervise loop. It lives on
+// the loop's goroutine's stack (after a Goexit, the goroutine that carries
+// the loop on has its own copy): only that goroutine touches it, and an
+// idle service costs no heap for it.
 type supervisor struct {
 	m       *Manager
 	s       *service
@@ -117,28 +129,14 @@ type supervisor struct {
 	delay   time.Duration   // the next restart delay, before jitter
 	start   time.Time       // when the current attempt started
 	over    bool            // finish has run: the loop is over
-	set     bool            // Run has set the supervisor up; guarded by the Manager's mu
-	// launch says whether Run has started the loop (launched) or an
-	// ordered shutdown's turn came first and claimed it (claimed); one
-	// compare-and-swap from unlaunched decides, once.
-	launch atomic.Int32
-	x      *svExtra // what the opt-in features need; nil without them
+	timer   *time.Timer     // the restart delay's timer on the real clock, made at the first and reused
+	own     *loopOwn        // for RestartLimit and NotifyReady; nil without them
 }
 
-// The values of supervisor.launch.
-const (
-	unlaunched int32 = iota
-	launched
-	claimed
-)
-
-// svExtra is the part of a supervisor that only ordered shutdown, a gated
-// start, RestartLimit or NotifyReady use, kept apart so that a service
-// without them does not carry it.
-type svExtra struct {
-	cancel context.CancelFunc // cancels the supervisor's ctx: nil unless shutdown is ordered
-	fails  failures           // recent failures, for RestartLimit
-
+// loopOwn is what a supervise loop keeps for RestartLimit and NotifyReady,
+// made when the loop starts if the service has either.
+type loopOwn struct {
+	fails failures // recent failures, for RestartLimit
 	// runCtx is the context of the current attempt of a NotifyReady
 	// service: it carries the attempt's readyToken (and with a gated
 	// start, is cancelled at the start timeout). nil: the supervisor's ctx.
@@ -146,13 +144,37 @@ type svExtra struct {
 	// For a NotifyReady service under a gated start: the current
 	// attempt's start timeout.
 	startTimer *startTimer
+}
 
-	// For an ordered shutdown (nil and unused otherwise): ended is closed
-	// as soon as the loop is over, before its last log line, and endedAt
-	// says when (zero: the loop never started). The shutdown reads endedAt
-	// once ended is closed.
-	ended   chan struct{}
+// The values of svExtra.launch.
+const (
+	unlaunched int32 = iota
+	launched
+	claimed
+)
+
+// svExtra is what only some services need: the settings Register gave
+// them, what ordered shutdown, a gated start, RestartLimit or NotifyReady
+// use, and what failures left behind, kept apart so that a service without
+// them does not carry it. See service.x for who may write it.
+type svExtra struct {
+	cfg  serviceConfig // as Register's options set it
+	fail *failStatus   // what failures left behind, made at the first; guarded by the service's mu
+
+	// For an ordered shutdown (nil and unused otherwise): the service's
+	// own context and its cancel, set up by Run; launch, which says
+	// whether Run has started the loop (launched) or the shutdown's turn
+	// came first and claimed it (claimed), one compare-and-swap from
+	// unlaunched deciding, once. Guarded by the service's mu: over says
+	// the loop is over, and endedAt when (zero: it never started); ended
+	// is made by a turn that waits for the loop, and closed when it is
+	// over.
+	ctx     context.Context
+	cancel  context.CancelFunc
+	launch  atomic.Int32
+	over    bool
 	endedAt time.Time
+	ended   chan struct{}
 
 	// For a gated start (nil and unused otherwise): gate is closed once
 	// the service is first ready, or its loop is over, whichever is first;
@@ -161,12 +183,38 @@ type svExtra struct {
 	gateOpen bool
 }
 
+// neverStarted records that Run will never start s's loop: Run's ctx was
+// done, or an ordered shutdown had begun, before its turn to start came.
+func (m *Manager) neverStarted(s *service) {
+	sv := supervisor{m: m, s: s}
+	sv.finish(time.Time{}, StateRegistered)
+}
+
 // loop is the recipe of supervision (docs/contract.md, C2): run, and after
-// each failure wait and run again, until the service stops. If a Runner
-// calls runtime.Goexit, its goroutine cannot be saved: the loop goes on in
-// a new goroutine, given the attempt's ending as after. Either way, the
-// loop ends here, once.
-func (sv *supervisor) loop(after *ending) {
+// each failure wait and run again, until the service stops. It runs s's
+// loop with ctx (Run's, unless the service has its own) and the first
+// restart delay. If a Runner calls runtime.Goexit, its goroutine cannot be
+// saved: the loop goes on in a new goroutine, given the supervisor as
+// carried and the attempt's ending as after. Either way, the loop ends
+// here, once.
+//
+// The supervisor lives in loop's frame, which with guard's, call's and
+// the Runner's own frames is all an idle service has on its stack:
+// keeping them small keeps every service within the runtime's smallest
+// stack (docs/performance.md, "Idle memory").
+func loop(m *Manager, s *service, ctx context.Context, delay time.Duration, carried *supervisor, after *ending) {
+	var sv supervisor
+	if carried != nil {
+		sv = *carried
+	} else {
+		if x := s.x; x != nil && x.ctx != nil {
+			ctx = x.ctx
+		}
+		sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, delay
+		if x := s.x; x != nil && (x.cfg.limit > 0 || x.cfg.notifyReady) {
+			sv.own = new(loopOwn)
+		}
+	}
 	if sv.m.labels {
 		pprof.SetGoroutineLabels(sv.s.labelled())
 	}
@@ -178,7 +226,8 @@ func (sv *supervisor) loop(after *ending) {
 			if isDone(sv.ctx) {
 				break
 			}
-			e = sv.runOnce()
+			sv.begin()
+			e = guard(sv.s.name, sv.call, sv.goexited, false)
 		}
 		if !sv.afterAttempt(e) {
 			break
@@ -186,6 +235,9 @@ func (sv *supervisor) loop(after *ending) {
 	}
 	if !sv.over {
 		sv.finish(sv.m.clock.Now(), StateStopped)
+	}
+	if sv.timer != nil {
+		sv.timer.Stop()
 	}
 	sv.m.runs.Done()
 }
@@ -202,7 +254,8 @@ func (sv *supervisor) stopping() bool {
 // ordered reports whether the service's own turn in an ordered shutdown
 // cancels its context.
 func (sv *supervisor) ordered() bool {
-	return sv.x != nil && sv.x.cancel != nil
+	x := sv.s.x
+	return x != nil && x.cancel != nil
 }
 
 // finish records that the loop is over, at the instant at, leaving the
@@ -216,65 +269,94 @@ func (sv *supervisor) finish(at time.Time, state State) {
 	}
 	sv.over = true
 	if state != StateRegistered {
-		sv.s.enter(state, at)
+		sv.s.enter(state, sv.m.instant(at))
 	}
-	sv.openGate()
-	if x := sv.x; x != nil && x.ended != nil {
-		x.endedAt = at
-		close(x.ended)
+	sv.s.openGate()
+	if x := sv.s.x; x != nil && x.cancel != nil {
+		sv.s.mu.Lock()
+		x.over, x.endedAt = true, at
+		if x.ended != nil {
+			close(x.ended)
+		}
+		sv.s.mu.Unlock()
 	}
 }
 
 // openGate lets a gated start go on to the next service.
-func (sv *supervisor) openGate() {
-	x := sv.x
+func (s *service) openGate() {
+	x := s.x
 	if x == nil || x.gate == nil {
 		return
 	}
-	sv.s.mu.Lock()
-	defer sv.s.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !x.gateOpen {
 		x.gateOpen = true
 		close(x.gate)
 	}
 }
 
-// runOnce calls Run once and returns how it ended. If Run calls
-// runtime.Goexit, runOnce does not return: a new goroutine carries the loop
-// on.
-func (sv *supervisor) runOnce() ending {
+// begin starts an attempt: it records it and makes what the Run call
+// needs. (The call itself is loop's: begin's frame is off the stack while
+// Run runs.)
+func (sv *supervisor) begin() {
 	m := sv.m
-	schedpoint.Yield("supervise.run", sv)
+	schedpoint.Yield("supervise.run", sv.s)
 	sv.attempt++
 	sv.start = m.clock.Now()
-	notify := sv.s.cfg.notifyReady
-	sv.s.started(sv.start, notify)
+	x := sv.s.x
+	notify := x != nil && x.cfg.notifyReady
+	sv.s.started(m.instant(sv.start), notify)
 	if m.events != nil {
-		m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
+		sv.emitStarted()
 	}
 	if notify {
-		x := sv.x
-		x.runCtx = sv.ctx
-		tok := &readyToken{sv: sv, attempt: sv.attempt}
-		if m.gate > 0 {
-			x.startTimer = sv.armStartTimer(tok)
-		}
-		x.runCtx = context.WithValue(x.runCtx, readyKey{}, tok)
+		sv.awaitReady()
 	} else {
-		sv.openGate() // ready as soon as it is called
+		sv.s.openGate() // ready as soon as it is called
 	}
-	return guard(sv.s.name, sv.call, sv.goexited, false)
+}
+
+// emitStarted emits the AttemptStarted event.
+func (sv *supervisor) emitStarted() {
+	sv.m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
+}
+
+// awaitReady makes the context of an attempt of a NotifyReady service:
+// one that carries the attempt's readyToken, and under a gated start one
+// that its start timeout cancels.
+//
+//go:noinline
+func (sv *supervisor) awaitReady() {
+	m, own := sv.m, sv.own
+	own.runCtx = sv.ctx
+	tok := &readyToken{m: m, s: sv.s, attempt: sv.attempt}
+	if m.gate > 0 {
+		own.startTimer = sv.armStartTimer(tok)
+	}
+	own.runCtx = context.WithValue(own.runCtx, readyKey{}, tok)
 }
 
 func (sv *supervisor) call() ending {
 	ctx := sv.ctx
-	if x := sv.x; x != nil && x.runCtx != nil {
-		ctx = x.runCtx
+	if own := sv.own; own != nil && own.runCtx != nil {
+		ctx = own.runCtx
 	}
 	return runEnding(sv.s.runner.Run(ctx))
 }
 
-func (sv *supervisor) goexited(e ending) { go sv.loop(&e) }
+// goexited carries the loop on in a new goroutine, with a copy of the
+// supervisor: this one is on the stack of the goroutine that is exiting.
+func (sv *supervisor) goexited(e ending) {
+	go loop(nil, nil, nil, 0, sv.carried(), &e)
+}
+
+// carried returns a copy of sv, on the heap, for the goroutine that
+// carries the loop on.
+func (sv *supervisor) carried() *supervisor {
+	c := *sv
+	return &c
+}
 
 // afterAttempt handles the end of an attempt: it reports true if the service
 // is to be run again, after waiting out the restart delay.
@@ -282,9 +364,9 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
 	ran := m.clock.Since(sv.start)
 	end := sv.start.Add(ran)
-	if x := sv.x; x != nil && x.startTimer != nil {
-		st := x.startTimer
-		x.startTimer = nil
+	if own := sv.own; own != nil && own.startTimer != nil {
+		st := own.startTimer
+		own.startTimer = nil
 		// A panic or Goexit keeps its own ending (and its stack): it is a
 		// failure either way.
 		if st.stop() && e.outcome != OutcomePanic && e.outcome != OutcomeGoexit {
@@ -323,15 +405,19 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	// The setting is read once per failure, so a SetBackoff made meanwhile
 	// applies from here on: to the reset, and to the doubling.
 	b := m.backoff.Load()
-	sv.s.failed(e.err, end, ran, b.reset)
-	if c := sv.s.cfg; c.limit > 0 && sv.x.fails.add(end, c.limit, c.window) {
+	text := "returned nil"
+	if e.err != nil {
+		text = errorText(e.err)
+	}
+	if x := sv.s.x; x != nil && x.cfg.limit > 0 && sv.own.fails.add(end, x.cfg.limit, x.cfg.window) {
+		sv.s.failed(text, end, m.instant(end), ran, b.reset, time.Time{})
 		sv.finish(end, StateGaveUp)
 		sv.giveUp(e, end)
 		return false
 	}
 	wait, kept := b.next(sv.delay, ran)
 	wait = m.jitter.apply(wait)
-	sv.s.backingOff(end, end.Add(wait))
+	sv.s.failed(text, end, m.instant(end), ran, b.reset, end.Add(wait))
 	sv.logFailure(e, ran, "lifecycle: service failed; restarting", wait)
 	if m.events != nil {
 		m.emit(Event{Kind: BackingOff, Service: sv.s.name, Time: m.clock.Now(), Attempt: sv.attempt, Duration: wait})
@@ -355,14 +441,29 @@ func (sv *supervisor) backOff(d time.Duration) bool {
 	if sv.ordered() {
 		halt = sv.ctx.Done() // each turn cancels its ctx
 	}
-	schedpoint.Yield("supervise.sleep", sv)
-	return wait(sv.m.clock, d, halt, nil)
+	schedpoint.Yield("supervise.sleep", sv.s)
+	if _, real := sv.m.clock.(realClock); !real {
+		return wait(sv.m.clock, d, halt, nil)
+	}
+	// On the real clock, one timer serves every restart of the loop.
+	if sv.timer == nil {
+		sv.timer = time.NewTimer(d)
+	} else {
+		sv.timer.Reset(d)
+	}
+	select {
+	case <-sv.timer.C:
+		return true
+	case <-halt:
+		sv.timer.Stop()
+		return false
+	}
 }
 
 // giveUp records that the service gave up after the failure e, which ended
 // at end, and escalates if the service is essential.
 func (sv *supervisor) giveUp(e ending, end time.Time) {
-	m, c := sv.m, sv.s.cfg
+	m, c := sv.m, sv.s.x.cfg
 	err := &GiveUpError{Service: sv.s.name, Failures: c.limit, Window: c.window, At: end, Last: e.err}
 	m.mu.Lock()
 	m.gaveUp = append(m.gaveUp, err)

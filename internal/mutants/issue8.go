@@ -27,7 +27,7 @@ var issue8Mutants = []mutant{
 	{
 		Name:  "ordered-run-not-awaited",
 		Why:   "a turn cancels the service's Run but waits only for its Stop (C8.2)",
-		Edits: []edit{{"(*Manager).stopService", "ended = sv.x.ended", ""}},
+		Edits: []edit{{"(*Manager).stopService", "ended = loopEnded", ""}},
 	},
 	{
 		Name: "restart-after-shutdown",
@@ -40,8 +40,8 @@ var issue8Mutants = []mutant{
 		Name: "ordered-start-after-shutdown",
 		Why:  "Run called once an ordered shutdown has begun still starts the services (C7.2)",
 		Edits: []edit{{"(*Manager).Run",
-			"isDone(ctx) || (m.ordered && m.shuttingDown())",
-			"isDone(ctx)"}},
+			"isDone(ctx) || (m.ordered && (m.shuttingDown() || !s.x.launch.CompareAndSwap(unlaunched, launched)))",
+			"isDone(ctx) || (m.ordered && !s.x.launch.CompareAndSwap(unlaunched, launched))"}},
 	},
 	{
 		Name: "giveup-one-late",
@@ -63,8 +63,8 @@ var issue8Mutants = []mutant{
 		Name: "window-from-start",
 		Why:  "failures are counted at their attempt's start, not at the instant they ended (C7.3)",
 		Edits: []edit{{"(*supervisor).afterAttempt",
-			"sv.x.fails.add(end, c.limit, c.window)",
-			"sv.x.fails.add(sv.start, c.limit, c.window)"}},
+			"sv.own.fails.add(end, x.cfg.limit, x.cfg.window)",
+			"sv.own.fails.add(sv.start, x.cfg.limit, x.cfg.window)"}},
 	},
 	{
 		Name: "drain-outside-budget",

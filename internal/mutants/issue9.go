@@ -7,17 +7,17 @@ func init() {
 		mutant{
 			Name:  "backing-off-ready",
 			Why:   "a service backing off after a failure is reported ready",
-			Edits: []edit{{"(*service).backingOff", "s.st.state, s.st.since, s.st.ready = StateBackingOff, at, false", "s.st.state, s.st.since, s.st.ready = StateBackingOff, at, true"}},
+			Edits: []edit{{"(*service).failed", "s.st.set(StateBackingOff, at, false)", "s.st.set(StateBackingOff, at, true)"}},
 		},
 		mutant{
 			Name:  "ready-since-at-call",
 			Why:   "a state late by one event: Ready makes the service running but leaves Since at the call of Run",
-			Edits: []edit{{"Ready", "s.st.state, s.st.since, s.st.ready = StateRunning, now, true", "s.st.state, s.st.ready, _ = StateRunning, true, now"}},
+			Edits: []edit{{"Ready", "s.st.set(StateRunning, now, true)", "s.st.set(StateRunning, s.st.since, true); _ = now"}},
 		},
 		mutant{
 			Name:  "turn-stopping-late",
 			Why:   "a state late by one event: an ordered turn makes its service stopping only when it calls a Stop, so one without a Stopper goes from running straight to stopped",
-			Edits: []edit{{"(*Manager).stopService", "s.stopping(began)", ""}},
+			Edits: []edit{{"(*Manager).stopService", "s.stopping(m.instant(began))", ""}},
 		},
 		mutant{
 			Name:  "gate-not-waiting",
@@ -27,7 +27,7 @@ func init() {
 		mutant{
 			Name:  "start-timeout-off-by-one",
 			Why:   "the start timeout fires 1ns late",
-			Edits: []edit{{"(*supervisor).armStartTimer", "wait(sv.m.clock, sv.m.gate, st.ready, st.over)", "wait(sv.m.clock, sv.m.gate+1, st.ready, st.over)"}},
+			Edits: []edit{{"(*startTimer).run", "wait(clock, timeout, st.ready, st.over)", "wait(clock, timeout+1, st.ready, st.over)"}},
 		},
 		mutant{
 			Name:  "start-timeout-not-a-failure",
@@ -42,17 +42,17 @@ func init() {
 		mutant{
 			Name:  "ready-from-stale-attempt",
 			Why:   "Ready from an attempt that has ended is accepted while a later attempt is starting",
-			Edits: []edit{{"Ready", "s.st.state == StateStarting && s.st.attempts == tok.attempt", "s.st.state == StateStarting"}},
+			Edits: []edit{{"Ready", "s.st.state() == StateStarting && s.st.attempts() == tok.attempt", "s.st.state() == StateStarting"}},
 		},
 		mutant{
 			Name:  "stopping-keeps-ready",
 			Why:   "a service whose Stop was called, or whose turn began, stays ready while it stops",
-			Edits: []edit{{"(*service).stopping", "s.st.state, s.st.since, s.st.ready = StateStopping, at, false", "s.st.state, s.st.since = StateStopping, at"}},
+			Edits: []edit{{"(*service).stopping", "s.st.set(StateStopping, at, false)", "s.st.set(StateStopping, at, s.st.ready())"}},
 		},
 		mutant{
 			Name:  "abandoned-replaces-final",
 			Why:   "an abandoned Stop replaces a final state other than stopped: a service that finished or gave up is reported abandoned",
-			Edits: []edit{{"(*service).enter", "s.st.state.final() && !(state == StateAbandoned && s.st.state == StateStopped)", "s.st.state.final() && state != StateAbandoned"}},
+			Edits: []edit{{"(*service).enter", "now.final() && !(state == StateAbandoned && now == StateStopped)", "now.final() && state != StateAbandoned"}},
 		},
 	)
 }

@@ -19,12 +19,12 @@ func init() {
 		mutant{
 			Name:  "probe-backing-off-ready",
 			Why:   "the readiness probe counts a service backing off as ready, though States says it is not",
-			Edits: []edit{{"probe.judge", "v.ok = st.ready || st.state == StateFinished", "v.ok = st.ready || st.state == StateFinished || st.state == StateBackingOff"}},
+			Edits: []edit{{"probe.judge", "v.ok = ready || state == StateFinished", "v.ok = ready || state == StateFinished || state == StateBackingOff"}},
 		},
 		mutant{
 			Name:  "liveness-essential-serve-fails",
 			Why:   "liveness fails for an Essential service that gave up under Serve, which its escalation will restart",
-			Edits: []edit{{"probe.judge", "escalates := serving && s.cfg.essential", "escalates := false"}},
+			Edits: []edit{{"probe.judge", "escalates := serving && essential", "escalates := false && essential"}},
 		},
 		mutant{
 			Name:  "probe-reason-at-since",
@@ -34,7 +34,7 @@ func init() {
 		mutant{
 			Name:  "probe-reason-until-since",
 			Why:   "a verbose line with the wrong reason: \"backing off until T\" gives when the service began backing off, not when it restarts",
-			Edits: []edit{{"probe.judge", "if !until.IsZero() { v.at = until }", "if !until.IsZero() { v.at = st.since }"}},
+			Edits: []edit{{"probe.judge", "if !until.IsZero() { v.at = until }", "if !until.IsZero() { v.at = p.m.time(since) }"}},
 		},
 		mutant{
 			Name:  "tick-failure-not-logged",

@@ -56,7 +56,7 @@ var mutants = []mutant{
 	{
 		Name:  "double-before-first-wait",
 		Why:   "the delay is doubled before the first restart",
-		Edits: []edit{{"(*Manager).Run", "delay: initial", "delay: 2 * initial"}},
+		Edits: []edit{{"loop", "sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, delay", "sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, 2*delay"}},
 	},
 	{
 		Name: "cap-off-by-one",
@@ -78,7 +78,7 @@ var mutants = []mutant{
 		Name: "restart-after-cancel",
 		Why:  "a backoff wait cut short by cancellation restarts the service",
 		Edits: []edit{
-			{"(*supervisor).loop", "isDone(sv.ctx)", "false"},
+			{"loop", "isDone(sv.ctx)", "false"},
 			{"(*supervisor).afterAttempt",
 				"if !sv.backOff(wait) || sv.stopping() { sv.finish(m.clock.Now(), StateStopped); return false }",
 				"sv.backOff(wait)"},
@@ -113,7 +113,7 @@ var mutants = []mutant{
 	{
 		Name:  "goexit-ends-loop",
 		Why:   "a Runner calling runtime.Goexit is never restarted",
-		Edits: []edit{{"(*supervisor).goexited", "go sv.loop(&e)", "sv.m.runs.Done()"}},
+		Edits: []edit{{"(*supervisor).goexited", "go loop(nil, nil, nil, 0, sv.carried(), &e)", "sv.m.runs.Done()"}},
 	},
 	{
 		Name:  "run-returns-before-runners",
