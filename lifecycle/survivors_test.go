@@ -1,0 +1,147 @@
+package lifecycle_test
+
+// Rules that no test pinned until mutation testing (gremlins) showed a
+// mutant of the code that keeps them surviving the whole suite. Each test
+// names the rule; the comment says which mutant it kills.
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle"
+)
+
+func TestWithDrain_ZeroIsNoDrainNotAPanic(t *testing.T) {
+	// C8.4, WithDrain's doc: it panics only if d < 0. (Kills d < 0 -> d <= 0
+	// in WithDrain.)
+	synctest.Test(t, func(t *testing.T) {
+		m := lifecycle.NewManager(quiet, lifecycle.WithOrderedShutdown(), lifecycle.WithDrain(0))
+		m.Register("a", idle{})
+		m.Register("b", idle{})
+		rep := m.Shutdown(10 * time.Second)
+		if rep.Drain != 0 || rep.Budget != 5*time.Second || !rep.Services[0].Began.Equal(rep.Start) {
+			t.Errorf("report %+v; want no drain, 5s shares, the first turn at once", rep)
+		}
+	})
+}
+
+// waitRecorder is a Clock on package time (virtual inside a bubble) that
+// records the d of every wait it is asked for.
+type waitRecorder struct {
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+func (c *waitRecorder) Now() time.Time                  { return time.Now() }
+func (c *waitRecorder) Since(t time.Time) time.Duration { return time.Since(t) }
+func (c *waitRecorder) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(parent, d)
+}
+
+func (c *waitRecorder) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	c.waits = append(c.waits, d)
+	c.mu.Unlock()
+	return time.After(d)
+}
+
+func (c *waitRecorder) take() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := c.waits
+	c.waits = nil
+	return w
+}
+
+func TestDrain_NothingToDrainArmsNoTimer(t *testing.T) {
+	// C8.4: the drain is min(d, max(timeout, 0)). When that is 0 (no
+	// WithDrain, WithDrain(0), or a budget of 0 or less) the shutdown goes
+	// straight to the turns: it asks its Clock for no wait at all, not for
+	// a wait of 0 that a mock clock might only fire once advanced. (Kills
+	// d > 0 -> d >= 0 in shutdownInOrder.)
+	for _, tc := range []struct {
+		name    string
+		drain   []lifecycle.Option
+		timeout time.Duration
+		want    time.Duration // the drain waited; 0: no wait
+	}{
+		{"no WithDrain", nil, 10 * time.Second, 0},
+		{"WithDrain(0)", []lifecycle.Option{lifecycle.WithDrain(0)}, 10 * time.Second, 0},
+		{"Shutdown(0)", []lifecycle.Option{lifecycle.WithDrain(2 * time.Second)}, 0, 0},
+		{"Shutdown(-1s)", []lifecycle.Option{lifecycle.WithDrain(2 * time.Second)}, -time.Second, 0},
+		{"2s drain", []lifecycle.Option{lifecycle.WithDrain(2 * time.Second)}, 10 * time.Second, 2 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				clk := &waitRecorder{}
+				m := lifecycle.NewManager(append([]lifecycle.Option{quiet, lifecycle.WithClock(clk),
+					lifecycle.WithOrderedShutdown()}, tc.drain...)...)
+				m.Register("a", idle{})
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				ran := make(chan struct{})
+				go func() { m.Run(ctx); close(ran) }()
+				synctest.Wait()
+				clk.take()
+
+				rep := m.Shutdown(tc.timeout)
+				waits := clk.take()
+				for _, d := range waits {
+					if d <= 0 {
+						t.Errorf("Shutdown(%v) asked the Clock for a wait of %v; want none of d <= 0", tc.timeout, d)
+					}
+				}
+				if rep.Drain != tc.want {
+					t.Errorf("Drain %v; want %v", rep.Drain, tc.want)
+				}
+				if tc.want > 0 && (len(waits) == 0 || waits[0] != tc.want) {
+					t.Errorf("waits %v; want the drain of %v first, on the Clock", waits, tc.want)
+				}
+				cancel() // Run returns once its ctx is done
+				<-ran
+			})
+		})
+	}
+}
+
+func TestOrdered_StopErrorIsInTheServicesErrAndTheReports(t *testing.T) {
+	// C8.6: a ServiceStop's Err joins the abandonment of Run and Stop's
+	// Err; StopReport.Err, and so Serve, report it. (Kills call != nil ->
+	// call == nil in stopService.)
+	synctest.Test(t, func(t *testing.T) {
+		errFlush := errors.New("flush failed")
+		m := lifecycle.NewManager(quiet, lifecycle.WithOrderedShutdown())
+		m.Register("plain", idle{})
+		m.Register("db", stopFunc(func(context.Context) error { return errFlush }))
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ran := make(chan struct{})
+		go func() { m.Run(ctx); close(ran) }()
+		synctest.Wait()
+
+		rep := m.Shutdown(4 * time.Second)
+		cancel() // Run returns once its ctx is done
+		<-ran
+		if len(rep.Services) != 2 {
+			t.Fatalf("services %+v; want db then plain", rep.Services)
+		}
+		db, plain := rep.Services[0], rep.Services[1]
+		if db.Service != "db" || !db.Stopper || db.RunAbandoned || db.Stop.Abandoned || !errors.Is(db.Stop.Err, errFlush) {
+			t.Errorf("db %+v; want a Stopper whose Stop returned %v in time", db, errFlush)
+		}
+		if !errors.Is(db.Err, errFlush) || !strings.Contains(db.Err.Error(), `"db"`) {
+			t.Errorf("db's Err = %v; want Stop's error, naming db", db.Err)
+		}
+		if plain.Err != nil {
+			t.Errorf("plain's Err = %v; want nil", plain.Err)
+		}
+		if err := rep.Err(); !errors.Is(err, errFlush) {
+			t.Errorf("StopReport.Err() = %v; want Stop's error", err)
+		}
+	})
+}
