@@ -7,6 +7,7 @@ package lifecycle_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -144,4 +145,58 @@ func TestOrdered_StopErrorIsInTheServicesErrAndTheReports(t *testing.T) {
 			t.Errorf("StopReport.Err() = %v; want Stop's error", err)
 		}
 	})
+}
+
+func TestProbes_QueryKeysArePercentDecoded(t *testing.T) {
+	// A query key is read as url.Values reads it: %76erbose is verbose,
+	// %65xclude is exclude. (Kills err == nil -> err != nil after
+	// QueryUnescape(key) in parse.)
+	m := lifecycle.NewManager(quiet)
+	m.Register("db", idle{}) // never run: not ready
+	h := probeMux(m)
+	wantProbe(t, h, "/livez?%76erbose", "200 [+]db ok\nlivez check passed\n")
+	wantProbe(t, h, "/readyz?%65xclude=db", "200 ok\n")
+	wantProbe(t, h, "/readyz?%zz&exclude=db", "200 ok\n") // a key that does not decode is kept as it is
+}
+
+func TestProbes_PerServicePathExcludesNothing(t *testing.T) {
+	// C10: a per-service path checks that service; ?exclude does not take
+	// it out. (Kills key == "exclude" -> != and pass == 0 -> pass != 0 in
+	// parse's first pass, which then collects the exclusions itself.)
+	m := lifecycle.NewManager(quiet)
+	m.Register("db", idle{}) // never run: not ready
+	m.Register("cache", idle{})
+	h := probeMux(m)
+	wantProbe(t, h, "/readyz/db?exclude=db", "503 [+]shutdown ok\n[-]db not ready: not started\nreadyz check failed\n")
+	wantProbe(t, h, "/readyz/db?verbose&exclude=db&exclude=cache",
+		"503 [+]shutdown ok\n[-]db not ready: not started\nreadyz check failed\n")
+}
+
+func TestProbes_HealthJSONNamesByteExact(t *testing.T) {
+	// appendJSONString: only '"', '\\' and bytes below 0x20 are escaped,
+	// valid UTF-8 (a literal U+FFFD included) passes as it is, and each
+	// byte of invalid UTF-8 becomes \ufffd. json.Unmarshal accepts raw
+	// invalid UTF-8 and \u escapes of any character, so this compares
+	// bytes. (Kills c < utf8.RuneSelf -> <=, and r == utf8.RuneError ->
+	// != and size == 1 -> != in appendJSONString.)
+	for _, tc := range []struct{ name, key string }{
+		{"a b", `"a b"`},
+		{"del\x7f", "\"del\x7f\""},
+		{"cont\x80", `"cont\ufffd"`},
+		{"bad\xff\xfe", `"bad\ufffd\ufffd"`},
+		{"trunc\xe6\x97", `"trunc\ufffd\ufffd"`},
+		{"é日本", `"é日本"`},
+		{"repl\uFFFD", "\"repl\uFFFD\""},
+		{"ctl\x00\x1f", `"ctl\u0000\u001f"`},
+		{"esc\"\\\n\r\t", `"esc\"\\\n\r\t"`},
+	} {
+		m := lifecycle.NewManager(quiet)
+		m.Register(tc.name, idle{}) // never run: registered, not ready
+		got, _ := probeAnswer(lifecycle.ReadinessHandler(m), http.MethodGet, "/readyz", "Accept", "application/health+json")
+		want := `503 {"status":"fail","checks":{` + tc.key +
+			`:[{"componentType":"component","status":"fail","observedValue":"registered","output":"not started"}]}}` + "\n"
+		if got != want {
+			t.Errorf("name %q:\n got %q\nwant %q", tc.name, got, want)
+		}
+	}
 }
