@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -199,4 +200,72 @@ func TestProbes_HealthJSONNamesByteExact(t *testing.T) {
 			t.Errorf("name %q:\n got %q\nwant %q", tc.name, got, want)
 		}
 	}
+}
+
+func TestState_StringNamesEveryStateAndNumbersTheRest(t *testing.T) {
+	// Every State has its name; any other value, just past the last one
+	// included, prints as State(n). (Kills s < stateCount -> <=, which
+	// indexes past the names.)
+	want := []string{"registered", "starting", "running", "backing off", "gave up",
+		"finished", "stopping", "stopped", "abandoned"}
+	for s := lifecycle.StateRegistered; s <= lifecycle.StateAbandoned; s++ {
+		if got := s.String(); got != want[s] {
+			t.Errorf("State(%d).String() = %q; want %q", int(s), got, want[s])
+		}
+	}
+	for _, s := range []lifecycle.State{lifecycle.StateAbandoned + 1, -1} {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("State(%d).String() panicked: %v", int(s), r)
+				}
+			}()
+			if got, want := s.String(), "State("+strconv.Itoa(int(s))+")"; got != want {
+				t.Errorf("State(%d).String() = %q; want %q", int(s), got, want)
+			}
+		}()
+	}
+}
+
+func TestStates_AbandonedStopReplacesStoppedButNoOtherFinalState(t *testing.T) {
+	// C9.1: gave up, finished, stopped and abandoned are final, except
+	// that abandoned replaces stopped when a Stop is abandoned after Run
+	// ended. (Kills state == StateAbandoned -> != and s.st.state ==
+	// StateStopped -> != in service.enter.)
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		blocks := func(context.Context) error { <-release; return nil }
+		quit := make(chan struct{})
+		m := lifecycle.NewManager(quiet)
+		// Its Stop makes its Run return (stopped, shutdown having begun),
+		// then hangs past its deadline.
+		m.Register("quits", stopRunFunc{
+			run:  func(context.Context) error { <-quit; return nil },
+			stop: func(ctx context.Context) error { close(quit); return blocks(ctx) },
+		})
+		m.Register("finished", stopRunFunc{run: func(context.Context) error { return lifecycle.ErrFinished }, stop: blocks})
+		m.Register("gave up", stopRunFunc{run: func(context.Context) error { return errors.New("disk full") }, stop: blocks},
+			lifecycle.RestartLimit(1, time.Minute))
+		start := time.Now()
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan struct{})
+		go func() { m.Run(ctx); close(ran) }()
+		synctest.Wait()
+
+		// Shares of 1s, last registered first: gave up abandoned at 1s,
+		// finished at 2s, quits (stopped at 2s) at 3s.
+		rep := m.Shutdown(3 * time.Second)
+		for _, r := range rep.Stoppers {
+			if !r.Abandoned {
+				t.Errorf("%s: %+v; want its Stop abandoned", r.Service, r)
+			}
+		}
+		wantStates(t, "after the shutdown", states(m, start),
+			`quits abandoned since 3s ready=false attempts=1 restarts=0 fails=0 "" at - until -`,
+			`finished finished since 0s ready=false attempts=1 restarts=0 fails=0 "" at - until -`,
+			`gave up gave up since 0s ready=false attempts=1 restarts=0 fails=1 "disk full" at 0s until -`)
+		close(release)
+		cancel()
+		<-ran
+	})
 }
