@@ -583,24 +583,23 @@ func (c cancelOnWait) After(time.Duration) <-chan time.Time {
 func TestRun_NoRestartWhenCancelledAtTheRestartInstant(t *testing.T) {
 	// Each service's restart delay ends as ctx is cancelled; which of the
 	// two the Manager sees first is a coin toss, so 32 services make a
-	// restart after cancellation all but certain to show.
+	// restart after cancellation all but certain to show. (A service's
+	// first call may still begin while another's wait cancels ctx: its
+	// check came first, as Run's doc allows. A second call may not: its
+	// own wait ended with cancellation.)
 	ctx, cancel := context.WithCancel(t.Context())
 	m := lifecycle.NewManager(quiet, lifecycle.WithClock(cancelOnWait{clock.New(), cancel}))
-	var calls, late atomic.Int32
-	for i := range 32 {
+	var calls [32]atomic.Int32
+	for i := range calls {
 		m.Register(fmt.Sprint("svc", i), runFunc(func(ctx context.Context) error {
-			calls.Add(1)
-			if ctx.Err() != nil {
-				late.Add(1)
-			}
+			calls[i].Add(1)
 			return errors.New("fails at once")
 		}))
 	}
 	m.Run(ctx)
-	if got := late.Load(); got != 0 {
-		t.Errorf("%d Runners started after cancellation; want 0", got)
-	}
-	if got := calls.Load(); got > 32 {
-		t.Errorf("Runners called %d times; want at most 32, once each", got)
+	for i := range calls {
+		if got := calls[i].Load(); got > 1 {
+			t.Errorf("svc%d called %d times; want at most once: no restart once its wait ended with cancellation", i, got)
+		}
 	}
 }
