@@ -19,39 +19,36 @@ type ending struct {
 	err     error // as returned, or a *PanicError, or ErrGoexit
 }
 
-// guard calls fn, which calls user code and classifies what it returned,
-// and turns a panic into an ending with a *PanicError naming service. If
-// the user code calls runtime.Goexit, the calling goroutine cannot be
-// saved: guard hands the ending to exit, from the goroutine's last deferred
-// call, and does not return.
+// The Manager calls user code (a Run, a Stop, a Worker's tick) from a
+// function that defers a call of its own. What the user code returned is
+// classified (runEnding, stopEnding) before that function notes that the
+// call is over, so that an error whose methods panic (a typed nil
+// pointer's Error or Is, say) is contained like a panic. If the deferred
+// call finds the call not over, the user code did not return: it calls
+// recover, and contained says how the call ended. The supervise loop
+// calls Run this way from its own frame (see loop and
+// (*supervisor).contain); Stop calls and ticks from a small function:
 //
-// With carry set, a panic is handed to exit too and then carried on: guard
-// panics again with the same value from its deferred call, while the
-// panicking frames are still on the stack, so that whoever recovers it
-// further up sees the value and the stack as they were.
-//
-// fn classifies inside the guard, so that an error whose methods panic (a
-// typed nil pointer's Error or Is, say) is contained like a panic.
-func guard(service string, fn func() ending, exit func(ending), carry bool) (e ending) {
-	returned := false
-	defer func() {
-		if returned {
-			return
-		}
-		if v := recover(); v != nil {
-			e = ending{outcome: OutcomePanic, err: &PanicError{Service: service, Value: v, Stack: debug.Stack()}}
-			if carry {
-				exit(e)
-				panic(v)
-			}
-			return
-		}
-		// runtime.Goexit is unwinding this goroutine.
-		exit(ending{outcome: OutcomeGoexit, err: ErrGoexit})
-	}()
-	e = fn()
-	returned = true
-	return e
+//	func (s *service) callStop(ctx context.Context, exit func(ending)) (e ending) {
+//		defer func() {
+//			if e.outcome == OutcomeNone { // Stop did not return
+//				e = contained(recover(), s.name)
+//				...
+//			}
+//		}()
+//		return stopEnding(s.stopper().Stop(ctx))
+//	}
+
+// contained returns the ending of user code that did not return, given
+// what recover returned: a panic, with a *PanicError naming service, or
+// (nothing recovered) runtime.Goexit, which is unwinding the goroutine: it
+// cannot be saved, and the caller hands the ending on from its deferred
+// call.
+func contained(recovered any, service string) ending {
+	if recovered != nil {
+		return ending{outcome: OutcomePanic, err: &PanicError{Service: service, Value: recovered, Stack: debug.Stack()}}
+	}
+	return ending{outcome: OutcomeGoexit, err: ErrGoexit}
 }
 
 // runEnding classifies what Run returned.

@@ -291,7 +291,21 @@ func (m *Manager) callStop(ctx context.Context, s *service, deadline time.Time, 
 			m.logStopFailure(s.name, e, "lifecycle: abandoned Stop failed after its deadline")
 		}
 	}
-	finish(guard(s.name, func() ending { return stopEnding(s.stopper().Stop(ctx)) }, finish, false))
+	finish(s.callStop(ctx, finish))
+}
+
+// callStop calls s's Stop once and returns how it ended; if Stop calls
+// runtime.Goexit, it hands the ending to exit instead of returning.
+func (s *service) callStop(ctx context.Context, exit func(ending)) (e ending) {
+	defer func() {
+		if e.outcome == OutcomeNone {
+			e = contained(recover(), s.name)
+			if e.outcome == OutcomeGoexit {
+				exit(e)
+			}
+		}
+	}()
+	return stopEnding(s.stopper().Stop(ctx))
 }
 
 // post delivers e to the events function through the outbox.

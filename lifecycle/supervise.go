@@ -127,16 +127,17 @@ type supervisor struct {
 	ctx     context.Context // Run's, or in an ordered shutdown the service's own
 	attempt int             // attempts started so far
 	delay   time.Duration   // the next restart delay, before jitter
-	start   time.Time       // when the current attempt started
+	start   instant         // when the current attempt started
 	over    bool            // finish has run: the loop is over
-	timer   *time.Timer     // the restart delay's timer on the real clock, made at the first and reused
-	own     *loopOwn        // for RestartLimit and NotifyReady; nil without them
+	calling bool            // Run is being called: contain has work if the loop's frame unwinds
+	own     *loopOwn        // made at the first restart delay, or at the start for RestartLimit and NotifyReady
 }
 
-// loopOwn is what a supervise loop keeps for RestartLimit and NotifyReady,
-// made when the loop starts if the service has either.
+// loopOwn is what a supervise loop keeps besides its supervisor, made
+// when first needed so that an idle service's stack does not carry it.
 type loopOwn struct {
-	fails failures // recent failures, for RestartLimit
+	timer *time.Timer // the restart delay's timer on the real clock, made at the first and reused
+	fails failures    // recent failures, for RestartLimit
 	// runCtx is the context of the current attempt of a NotifyReady
 	// service: it carries the attempt's readyToken (and with a gated
 	// start, is cancelled at the start timeout). nil: the supervisor's ctx.
@@ -193,15 +194,15 @@ func (m *Manager) neverStarted(s *service) {
 // loop is the recipe of supervision (docs/contract.md, C2): run, and after
 // each failure wait and run again, until the service stops. It runs s's
 // loop with ctx (Run's, unless the service has its own) and the first
-// restart delay. If a Runner calls runtime.Goexit, its goroutine cannot be
-// saved: the loop goes on in a new goroutine, given the supervisor as
-// carried and the attempt's ending as after. Either way, the loop ends
-// here, once.
+// restart delay. If a Runner panics or calls runtime.Goexit, its goroutine
+// cannot go on: the loop goes on in a new goroutine (see contain), given
+// the supervisor as carried and the attempt's ending as after. Either
+// way, the loop ends here, once.
 //
-// The supervisor lives in loop's frame, which with guard's, call's and
-// the Runner's own frames is all an idle service has on its stack:
-// keeping them small keeps every service within the runtime's smallest
-// stack (docs/performance.md, "Idle memory").
+// The supervisor lives in loop's frame, which with the Runner's own frames
+// is all an idle service has on its stack: keeping it small keeps nearly
+// every service within the runtime's smallest stack (docs/performance.md,
+// "Idle memory").
 func loop(m *Manager, s *service, ctx context.Context, delay time.Duration, carried *supervisor, after *ending) {
 	var sv supervisor
 	if carried != nil {
@@ -218,6 +219,7 @@ func loop(m *Manager, s *service, ctx context.Context, delay time.Duration, carr
 	if sv.m.labels {
 		pprof.SetGoroutineLabels(sv.s.labelled())
 	}
+	defer sv.contain()
 	for {
 		var e ending
 		if after != nil {
@@ -227,7 +229,15 @@ func loop(m *Manager, s *service, ctx context.Context, delay time.Duration, carr
 				break
 			}
 			sv.begin()
-			e = guard(sv.s.name, sv.call, sv.goexited, false)
+			// Run is called from this frame, contain being its deferred
+			// call: a frame per attempt would put every idle service
+			// over the runtime's smallest stack (docs/performance.md,
+			// "Idle memory"). The error is classified before calling is
+			// cleared, so that an error whose methods panic (a typed nil
+			// pointer's Error or Is, say) is contained like a panic.
+			sv.calling = true
+			e = runEnding(sv.s.runner.Run(sv.runCtx()))
+			sv.calling = false
 		}
 		if !sv.afterAttempt(e) {
 			break
@@ -236,8 +246,8 @@ func loop(m *Manager, s *service, ctx context.Context, delay time.Duration, carr
 	if !sv.over {
 		sv.finish(sv.m.clock.Now(), StateStopped)
 	}
-	if sv.timer != nil {
-		sv.timer.Stop()
+	if own := sv.own; own != nil && own.timer != nil {
+		own.timer.Stop()
 	}
 	sv.m.runs.Done()
 }
@@ -303,10 +313,10 @@ func (sv *supervisor) begin() {
 	m := sv.m
 	schedpoint.Yield("supervise.run", sv.s)
 	sv.attempt++
-	sv.start = m.clock.Now()
+	sv.start = m.instant(m.clock.Now())
 	x := sv.s.x
 	notify := x != nil && x.cfg.notifyReady
-	sv.s.started(m.instant(sv.start), notify)
+	sv.s.started(sv.start, notify)
 	if m.events != nil {
 		sv.emitStarted()
 	}
@@ -319,7 +329,7 @@ func (sv *supervisor) begin() {
 
 // emitStarted emits the AttemptStarted event.
 func (sv *supervisor) emitStarted() {
-	sv.m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
+	sv.m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.m.time(sv.start), Attempt: sv.attempt})
 }
 
 // awaitReady makes the context of an attempt of a NotifyReady service:
@@ -337,17 +347,28 @@ func (sv *supervisor) awaitReady() {
 	own.runCtx = context.WithValue(own.runCtx, readyKey{}, tok)
 }
 
-func (sv *supervisor) call() ending {
-	ctx := sv.ctx
+// runCtx returns the context for the next call of Run: the
+// supervisor's, or for a NotifyReady service the attempt's own.
+func (sv *supervisor) runCtx() context.Context {
 	if own := sv.own; own != nil && own.runCtx != nil {
-		ctx = own.runCtx
+		return own.runCtx
 	}
-	return runEnding(sv.s.runner.Run(ctx))
+	return sv.ctx
 }
 
-// goexited carries the loop on in a new goroutine, with a copy of the
-// supervisor: this one is on the stack of the goroutine that is exiting.
-func (sv *supervisor) goexited(e ending) {
+// contain is loop's deferred call. If the loop's frame is unwinding while
+// Run is being called, Run did not return: it panicked (or classifying
+// its error did), or it called runtime.Goexit. Either way this goroutine
+// cannot go on: contain recovers a panic, with its stack, and carries the
+// loop on in a new goroutine with a copy of the supervisor (this one is
+// on the stack of the goroutine that is ending), given the attempt's
+// ending.
+func (sv *supervisor) contain() {
+	if !sv.calling {
+		return
+	}
+	sv.calling = false
+	e := contained(recover(), sv.s.name)
 	go loop(nil, nil, nil, 0, sv.carried(), &e)
 }
 
@@ -362,8 +383,9 @@ func (sv *supervisor) carried() *supervisor {
 // is to be run again, after waiting out the restart delay.
 func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
-	ran := m.clock.Since(sv.start)
-	end := sv.start.Add(ran)
+	start := m.time(sv.start)
+	ran := m.clock.Since(start)
+	end := start.Add(ran)
 	if own := sv.own; own != nil && own.startTimer != nil {
 		st := own.startTimer
 		own.startTimer = nil
@@ -446,16 +468,21 @@ func (sv *supervisor) backOff(d time.Duration) bool {
 		return wait(sv.m.clock, d, halt, nil)
 	}
 	// On the real clock, one timer serves every restart of the loop.
-	if sv.timer == nil {
-		sv.timer = time.NewTimer(d)
+	if sv.own == nil {
+		sv.own = new(loopOwn)
+	}
+	t := sv.own.timer
+	if t == nil {
+		t = time.NewTimer(d)
+		sv.own.timer = t
 	} else {
-		sv.timer.Reset(d)
+		t.Reset(d)
 	}
 	select {
-	case <-sv.timer.C:
+	case <-t.C:
 		return true
 	case <-halt:
-		sv.timer.Stop()
+		t.Stop()
 		return false
 	}
 }
@@ -468,7 +495,7 @@ func (sv *supervisor) giveUp(e ending, end time.Time) {
 	m.mu.Lock()
 	m.gaveUp = append(m.gaveUp, err)
 	m.mu.Unlock()
-	sv.logFailure(e, end.Sub(sv.start), "lifecycle: service gave up: too many failures; not restarted", 0)
+	sv.logFailure(e, end.Sub(sv.m.time(sv.start)), "lifecycle: service gave up: too many failures; not restarted", 0)
 	if m.events != nil {
 		m.emit(Event{Kind: GaveUp, Service: sv.s.name, Time: end, Attempt: sv.attempt, Outcome: e.outcome, Err: err})
 	}

@@ -166,12 +166,31 @@ func (w *Worker) firstDelay() time.Duration {
 	return min(time.Duration(float64(w.spread)*min(r, 1)), w.spread)
 }
 
+// call calls fn once and returns how it ended. A panic or Goexit is
+// recorded by w.failed and carried on: a panic is raised again with the
+// same value, while the panicking frames are still on the stack, so that
+// whoever recovers it further up sees the value and the stack as they
+// were.
+func (w *Worker) call(ctx context.Context) (e ending) {
+	defer func() {
+		if e.outcome == OutcomeNone {
+			v := recover()
+			e = contained(v, "")
+			w.failed(e)
+			if v != nil {
+				panic(v)
+			}
+		}
+	}()
+	return runEnding(w.fn(ctx))
+}
+
 // tick calls fn once and records its outcome. It returns ctx.Err() if ctx
 // is done when fn returns, the error matching ErrFinished if fn returned
 // one, and nil otherwise. A panic or Goexit is recorded as a failure and
 // left to unwind, with its value and stack as they were.
 func (w *Worker) tick(ctx context.Context) error {
-	e := guard("", func() ending { return runEnding(w.fn(ctx)) }, w.failed, true)
+	e := w.call(ctx)
 	switch {
 	case e.outcome == OutcomeNil:
 		w.tracker.Success()

@@ -113,7 +113,7 @@ var mutants = []mutant{
 	{
 		Name:  "goexit-ends-loop",
 		Why:   "a Runner calling runtime.Goexit is never restarted",
-		Edits: []edit{{"(*supervisor).goexited", "go loop(nil, nil, nil, 0, sv.carried(), &e)", "sv.m.runs.Done()"}},
+		Edits: []edit{{"(*supervisor).contain", "go loop(nil, nil, nil, 0, sv.carried(), &e)", "if e.outcome == OutcomeGoexit { sv.m.runs.Done() } else { go loop(nil, nil, nil, 0, sv.carried(), &e) }"}},
 	},
 	{
 		Name:  "run-returns-before-runners",
@@ -128,12 +128,12 @@ var mutants = []mutant{
 			"false && c.decided.CompareAndSwap(false, true)"}},
 	},
 	{
-		// guard carries a panic on (carry) for ticks; for Stop it must not.
+		// A tick's panic is carried on (raised again); a Stop's must not be.
 		Name: "stop-panic-not-contained",
 		Why:  "a panicking Stopper takes the program down",
-		Edits: []edit{{"(*Manager).callStop",
-			"guard(s.name, func() ending { return stopEnding(s.stopper().Stop(ctx)) }, finish, false)",
-			"guard(s.name, func() ending { return stopEnding(s.stopper().Stop(ctx)) }, finish, true)"}},
+		Edits: []edit{{"(*service).callStop",
+			"e = contained(recover(), s.name)",
+			"if v := recover(); v != nil { panic(v) }"}},
 	},
 	{
 		Name: "deadline-instant-in-time",
