@@ -139,6 +139,43 @@ func BenchmarkStartCancel(b *testing.B) {
 	b.Run("bare", startCancelBare)
 }
 
+// BenchmarkStartCancelPaired is BenchmarkStartCancel's "manager_with_register"
+// and "bare" in one loop: each op starts and cancels a bare fleet and then
+// a Manager's (its Register calls timed too), so that both meet the same
+// machine. On a shared 2-core machine the CPU time of one sub-benchmark
+// drifts by tens of percent between runs; the paired ratio, x-bare-cpu,
+// does not.
+func BenchmarkStartCancelPaired(b *testing.B) { startCancelPaired(b) }
+
+// startCancelPaired is BenchmarkStartCancelPaired for a Manager made with
+// opts.
+func startCancelPaired(b *testing.B, opts ...lifecycle.Option) {
+	var bare, manager time.Duration
+	for b.Loop() {
+		before := cpuTime()
+		startBareFleet()()
+		bare += cpuTime() - before
+
+		before = cpuTime()
+		ctx, cancel := context.WithCancel(context.Background())
+		var started sync.WaitGroup
+		started.Add(fleet)
+		m := lifecycle.NewManager(opts...)
+		for _, name := range fleetNames {
+			m.Register(name, parker{&started})
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); m.Run(ctx) }()
+		started.Wait()
+		cancel()
+		<-done
+		manager += cpuTime() - before
+	}
+	b.ReportMetric(float64(bare)/float64(b.N), "bare-cpu-ns/op")
+	b.ReportMetric(float64(manager)/float64(b.N), "manager-cpu-ns/op")
+	b.ReportMetric(float64(manager)/float64(bare), "x-bare-cpu")
+}
+
 // startCancel is one "manager" sub-benchmark of the start/cancel
 // benchmarks, for a Manager made with opts: timeRegister times NewManager
 // and Register too; shutdown ends the fleet with Shutdown before

@@ -105,6 +105,8 @@ type Manager struct {
 
 	shut      chan struct{}      // closed when shutdown begins: nothing starts from then on
 	halt      <-chan struct{}    // set by Run: closed once Run's ctx is done or shutdown has begun
+	runCtx    context.Context    // set by Run: its ctx, for the loops it starts
+	initial   time.Duration      // set by Run: the first restart delay of every loop
 	haltStop  context.CancelFunc // closes halt; set by Run, called by shutdown; guarded by mu
 	escalated chan struct{}      // closed when an Essential service gives up
 	escalate  sync.Once          // closes escalated

@@ -68,7 +68,7 @@ func (m *Manager) Run(ctx context.Context) {
 			}
 		}
 	}
-	initial := m.backoff.Load().initial
+	m.runCtx, m.initial = ctx, m.backoff.Load().initial
 	m.mu.Unlock()
 
 	// Start one supervise loop per service, in registration order; none
@@ -89,7 +89,7 @@ func (m *Manager) Run(ctx context.Context) {
 			break
 		}
 		x := s.x // read before the loop starts: at its first failure, the loop may set it
-		go loop(m, s, ctx, initial, nil, nil)
+		go loop(m, s, nil, nil)
 		if x != nil && x.gate != nil {
 			select {
 			case <-x.gate:
@@ -127,7 +127,7 @@ type supervisor struct {
 	ctx     context.Context // Run's, or in an ordered shutdown the service's own
 	attempt int             // attempts started so far
 	delay   time.Duration   // the next restart delay, before jitter
-	start   instant         // when the current attempt started
+	start   time.Time       // when the current attempt started
 	over    bool            // finish has run: the loop is over
 	calling bool            // Run is being called: contain has work if the loop's frame unwinds
 	own     *loopOwn        // made at the first restart delay, or at the start for RestartLimit and NotifyReady
@@ -203,15 +203,16 @@ func (m *Manager) neverStarted(s *service) {
 // is all an idle service has on its stack: keeping it small keeps nearly
 // every service within the runtime's smallest stack (docs/performance.md,
 // "Idle memory").
-func loop(m *Manager, s *service, ctx context.Context, delay time.Duration, carried *supervisor, after *ending) {
+func loop(m *Manager, s *service, carried *supervisor, after *ending) {
 	var sv supervisor
 	if carried != nil {
 		sv = *carried
 	} else {
+		ctx := m.runCtx
 		if x := s.x; x != nil && x.ctx != nil {
 			ctx = x.ctx
 		}
-		sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, delay
+		sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, m.initial
 		if x := s.x; x != nil && (x.cfg.limit > 0 || x.cfg.notifyReady) {
 			sv.own = new(loopOwn)
 		}
@@ -313,10 +314,10 @@ func (sv *supervisor) begin() {
 	m := sv.m
 	schedpoint.Yield("supervise.run", sv.s)
 	sv.attempt++
-	sv.start = m.instant(m.clock.Now())
+	sv.start = m.clock.Now()
 	x := sv.s.x
 	notify := x != nil && x.cfg.notifyReady
-	sv.s.started(sv.start, notify)
+	sv.s.started(m.instant(sv.start), notify)
 	if m.events != nil {
 		sv.emitStarted()
 	}
@@ -329,7 +330,7 @@ func (sv *supervisor) begin() {
 
 // emitStarted emits the AttemptStarted event.
 func (sv *supervisor) emitStarted() {
-	sv.m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.m.time(sv.start), Attempt: sv.attempt})
+	sv.m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
 }
 
 // awaitReady makes the context of an attempt of a NotifyReady service:
@@ -369,7 +370,7 @@ func (sv *supervisor) contain() {
 	}
 	sv.calling = false
 	e := contained(recover(), sv.s.name)
-	go loop(nil, nil, nil, 0, sv.carried(), &e)
+	go loop(nil, nil, sv.carried(), &e)
 }
 
 // carried returns a copy of sv, on the heap, for the goroutine that
@@ -380,50 +381,79 @@ func (sv *supervisor) carried() *supervisor {
 }
 
 // afterAttempt handles the end of an attempt: it reports true if the service
-// is to be run again, after waiting out the restart delay.
+// is to be run again, after waiting out the restart delay. The paths are
+// apart (stopped, finished, retry) so that its own frame, on the stack of
+// every service as it ends, stays small.
 func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
-	start := m.time(sv.start)
-	ran := m.clock.Since(start)
-	end := start.Add(ran)
+	ran := m.clock.Since(sv.start)
+	end := sv.start.Add(ran)
 	if own := sv.own; own != nil && own.startTimer != nil {
-		st := own.startTimer
-		own.startTimer = nil
-		// A panic or Goexit keeps its own ending (and its stack): it is a
-		// failure either way.
-		if st.stop() && e.outcome != OutcomePanic && e.outcome != OutcomeGoexit {
-			e = ending{outcome: OutcomeError, err: fmt.Errorf("lifecycle: service %q not ready within its start timeout %v: %w",
-				sv.s.name, m.gate, ErrStartTimeout)}
-		}
+		e = sv.startTimedOut(e)
 	}
 	stopping := sv.stopping()
 	if m.events != nil {
-		m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: end, Attempt: sv.attempt,
-			Outcome: e.outcome, Err: e.err, Duration: ran, Canceled: stopping})
+		sv.emitEnded(e, end, ran, stopping)
 	}
+	switch {
+	case stopping:
+		sv.stopped(e, end, ran)
+		return false
+	case e.outcome == OutcomeFinished:
+		sv.finished(end, ran)
+		return false
+	}
+	return sv.retry(e, end, ran)
+}
 
-	// A Runner that ends once it is to stop has done its job, whatever it
-	// returned; but a panic or Goexit is a bug worth a log line.
-	if stopping {
-		sv.finish(end, StateStopped)
-		switch {
-		case e.outcome == OutcomePanic || e.outcome == OutcomeGoexit:
-			sv.logFailure(e, ran, "lifecycle: service failed during shutdown", 0)
-		case !isDone(sv.ctx):
-			m.logAttrs(slog.LevelInfo, "lifecycle: service returned after shutdown began; not restarted", func() []slog.Attr {
-				return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt),
-					slog.String("outcome", e.outcome.String())}
-			})
-		}
-		return false
+// startTimedOut ends the attempt's start timeout, and returns its ending:
+// e, or ErrStartTimeout's if the timeout fired. A panic or Goexit keeps its
+// own ending (and its stack): it is a failure either way.
+func (sv *supervisor) startTimedOut(e ending) ending {
+	st := sv.own.startTimer
+	sv.own.startTimer = nil
+	if st.stop() && e.outcome != OutcomePanic && e.outcome != OutcomeGoexit {
+		e = ending{outcome: OutcomeError, err: fmt.Errorf("lifecycle: service %q not ready within its start timeout %v: %w",
+			sv.s.name, sv.m.gate, ErrStartTimeout)}
 	}
-	if e.outcome == OutcomeFinished {
-		sv.finish(end, StateFinished)
-		m.logAttrs(slog.LevelInfo, "lifecycle: service finished", func() []slog.Attr {
-			return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt), slog.Duration("ran", ran)}
+	return e
+}
+
+// emitEnded emits the AttemptEnded event.
+func (sv *supervisor) emitEnded(e ending, end time.Time, ran time.Duration, stopping bool) {
+	sv.m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: end, Attempt: sv.attempt,
+		Outcome: e.outcome, Err: e.err, Duration: ran, Canceled: stopping})
+}
+
+// stopped ends the loop of a Runner that ended once it was to stop: it has
+// done its job, whatever it returned; but a panic or Goexit is a bug worth
+// a log line.
+func (sv *supervisor) stopped(e ending, end time.Time, ran time.Duration) {
+	sv.finish(end, StateStopped)
+	switch {
+	case e.outcome == OutcomePanic || e.outcome == OutcomeGoexit:
+		sv.logFailure(e, ran, "lifecycle: service failed during shutdown", 0)
+	case !isDone(sv.ctx):
+		sv.m.logAttrs(slog.LevelInfo, "lifecycle: service returned after shutdown began; not restarted", func() []slog.Attr {
+			return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt),
+				slog.String("outcome", e.outcome.String())}
 		})
-		return false
 	}
+}
+
+// finished ends the loop of a Runner that returned ErrFinished.
+func (sv *supervisor) finished(end time.Time, ran time.Duration) {
+	sv.finish(end, StateFinished)
+	sv.m.logAttrs(slog.LevelInfo, "lifecycle: service finished", func() []slog.Attr {
+		return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt), slog.Duration("ran", ran)}
+	})
+}
+
+// retry handles a failure that ended at end after a run of ran: unless
+// the service gives up, it waits out the restart delay and reports true,
+// or reports false if the service is to stop meanwhile.
+func (sv *supervisor) retry(e ending, end time.Time, ran time.Duration) bool {
+	m := sv.m
 	// The setting is read once per failure, so a SetBackoff made meanwhile
 	// applies from here on: to the reset, and to the doubling.
 	b := m.backoff.Load()
@@ -495,7 +525,7 @@ func (sv *supervisor) giveUp(e ending, end time.Time) {
 	m.mu.Lock()
 	m.gaveUp = append(m.gaveUp, err)
 	m.mu.Unlock()
-	sv.logFailure(e, end.Sub(sv.m.time(sv.start)), "lifecycle: service gave up: too many failures; not restarted", 0)
+	sv.logFailure(e, end.Sub(sv.start), "lifecycle: service gave up: too many failures; not restarted", 0)
 	if m.events != nil {
 		m.emit(Event{Kind: GaveUp, Service: sv.s.name, Time: end, Attempt: sv.attempt, Outcome: e.outcome, Err: err})
 	}

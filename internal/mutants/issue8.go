@@ -62,9 +62,9 @@ var issue8Mutants = []mutant{
 	{
 		Name: "window-from-start",
 		Why:  "failures are counted at their attempt's start, not at the instant they ended (C7.3)",
-		Edits: []edit{{"(*supervisor).afterAttempt",
+		Edits: []edit{{"(*supervisor).retry",
 			"sv.own.fails.add(end, x.cfg.limit, x.cfg.window)",
-			"sv.own.fails.add(m.time(sv.start), x.cfg.limit, x.cfg.window)"}},
+			"sv.own.fails.add(sv.start, x.cfg.limit, x.cfg.window)"}},
 	},
 	{
 		Name: "drain-outside-budget",
@@ -103,7 +103,7 @@ var issue8Mutants = []mutant{
 	{
 		Name:  "canceled-by-ctx-only",
 		Why:   "AttemptEnded says Canceled only when ctx is done, not once shutdown has begun (C7.1)",
-		Edits: []edit{{"(*supervisor).afterAttempt", "Canceled: stopping", "Canceled: isDone(sv.ctx)"}},
+		Edits: []edit{{"(*supervisor).emitEnded", "Canceled: stopping", "Canceled: isDone(sv.ctx)"}},
 	},
 }
 

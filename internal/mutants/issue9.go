@@ -32,7 +32,7 @@ func init() {
 		mutant{
 			Name:  "start-timeout-not-a-failure",
 			Why:   "an attempt cancelled by its start timeout is not reported as one (no ErrStartTimeout): it fails with whatever Run returned",
-			Edits: []edit{{"(*supervisor).afterAttempt", "st.stop()", "st.stop() && false"}},
+			Edits: []edit{{"(*supervisor).startTimedOut", "st.stop()", "st.stop() && false"}},
 		},
 		mutant{
 			Name:  "failures-not-reset",

@@ -56,7 +56,7 @@ var mutants = []mutant{
 	{
 		Name:  "double-before-first-wait",
 		Why:   "the delay is doubled before the first restart",
-		Edits: []edit{{"loop", "sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, delay", "sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, 2*delay"}},
+		Edits: []edit{{"loop", "sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, m.initial", "sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, 2*m.initial"}},
 	},
 	{
 		Name: "cap-off-by-one",
@@ -79,7 +79,7 @@ var mutants = []mutant{
 		Why:  "a backoff wait cut short by cancellation restarts the service",
 		Edits: []edit{
 			{"loop", "isDone(sv.ctx)", "false"},
-			{"(*supervisor).afterAttempt",
+			{"(*supervisor).retry",
 				"if !sv.backOff(wait) || sv.stopping() { sv.finish(m.clock.Now(), StateStopped); return false }",
 				"sv.backOff(wait)"},
 		},
@@ -87,14 +87,14 @@ var mutants = []mutant{
 	{
 		Name: "setbackoff-clamps-at-once",
 		Why:  "a SetBackoff while running clamps the very next wait into the new [initial, maximum] instead of following the recipe",
-		Edits: []edit{{"(*supervisor).afterAttempt",
+		Edits: []edit{{"(*supervisor).retry",
 			"wait, kept := b.next(sv.delay, ran)",
 			"wait, kept := b.next(min(max(sv.delay, b.initial), b.maximum), ran)"}},
 	},
 	{
 		Name: "setbackoff-mid-iteration",
 		Why:  "a SetBackoff made during a wait caps that iteration's doubling, before the next iteration",
-		Edits: []edit{{"(*supervisor).afterAttempt",
+		Edits: []edit{{"(*supervisor).retry",
 			"sv.delay = kept",
 			"sv.delay = min(kept, m.backoff.Load().maximum)"}},
 	},
@@ -113,7 +113,7 @@ var mutants = []mutant{
 	{
 		Name:  "goexit-ends-loop",
 		Why:   "a Runner calling runtime.Goexit is never restarted",
-		Edits: []edit{{"(*supervisor).contain", "go loop(nil, nil, nil, 0, sv.carried(), &e)", "if e.outcome == OutcomeGoexit { sv.m.runs.Done() } else { go loop(nil, nil, nil, 0, sv.carried(), &e) }"}},
+		Edits: []edit{{"(*supervisor).contain", "go loop(nil, nil, sv.carried(), &e)", "if e.outcome == OutcomeGoexit { sv.m.runs.Done() } else { go loop(nil, nil, sv.carried(), &e) }"}},
 	},
 	{
 		Name:  "run-returns-before-runners",
@@ -224,10 +224,10 @@ var mutants = []mutant{
 		Name: "event-delay-before-jitter",
 		Why:  "the BackingOff event reports the delay before jitter, not the one waited",
 		Edits: []edit{
-			{"(*supervisor).afterAttempt",
+			{"(*supervisor).retry",
 				"wait, kept := b.next(sv.delay, ran)",
 				"wait, kept := b.next(sv.delay, ran)\n\tunjittered := wait"},
-			{"(*supervisor).afterAttempt", "Duration: wait", "Duration: unjittered"},
+			{"(*supervisor).retry", "Duration: wait", "Duration: unjittered"},
 		},
 	},
 }
