@@ -145,16 +145,22 @@ func BenchmarkStartCancel(b *testing.B) {
 // machine. On a shared 2-core machine the CPU time of one sub-benchmark
 // drifts by tens of percent between runs; the paired ratio, x-bare-cpu,
 // does not.
-func BenchmarkStartCancelPaired(b *testing.B) { startCancelPaired(b) }
+func BenchmarkStartCancelPaired(b *testing.B) { startCancelPaired(b, nil, false) }
 
 // startCancelPaired is BenchmarkStartCancelPaired for a Manager made with
-// opts.
-func startCancelPaired(b *testing.B, opts ...lifecycle.Option) {
+// opts; other, if not nil, is called in each op too, after the bare fleet;
+// shutdown ends the Manager's fleet with Shutdown before cancelling Run's
+// context.
+// It returns the Manager's CPU time in all.
+func startCancelPaired(b *testing.B, other func(), shutdown bool, opts ...lifecycle.Option) time.Duration {
 	var bare, manager time.Duration
 	for b.Loop() {
 		before := cpuTime()
 		startBareFleet()()
 		bare += cpuTime() - before
+		if other != nil {
+			other()
+		}
 
 		before = cpuTime()
 		ctx, cancel := context.WithCancel(context.Background())
@@ -167,6 +173,11 @@ func startCancelPaired(b *testing.B, opts ...lifecycle.Option) {
 		done := make(chan struct{})
 		go func() { defer close(done); m.Run(ctx) }()
 		started.Wait()
+		if shutdown {
+			if err := m.Shutdown(time.Hour).Err(); err != nil {
+				b.Fatal(err)
+			}
+		}
 		cancel()
 		<-done
 		manager += cpuTime() - before
@@ -174,6 +185,7 @@ func startCancelPaired(b *testing.B, opts ...lifecycle.Option) {
 	b.ReportMetric(float64(bare)/float64(b.N), "bare-cpu-ns/op")
 	b.ReportMetric(float64(manager)/float64(b.N), "manager-cpu-ns/op")
 	b.ReportMetric(float64(manager)/float64(bare), "x-bare-cpu")
+	return manager
 }
 
 // startCancel is one "manager" sub-benchmark of the start/cancel
