@@ -163,23 +163,7 @@ func startCancelPaired(b *testing.B, other func(), shutdown bool, opts ...lifecy
 		}
 
 		before = cpuTime()
-		ctx, cancel := context.WithCancel(context.Background())
-		var started sync.WaitGroup
-		started.Add(fleet)
-		m := lifecycle.NewManager(opts...)
-		for _, name := range fleetNames {
-			m.Register(name, parker{&started})
-		}
-		done := make(chan struct{})
-		go func() { defer close(done); m.Run(ctx) }()
-		started.Wait()
-		if shutdown {
-			if err := m.Shutdown(time.Hour).Err(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		cancel()
-		<-done
+		runFleet(b, registerFleet(opts), shutdown)
 		manager += cpuTime() - before
 	}
 	b.ReportMetric(float64(bare)/float64(b.N), "bare-cpu-ns/op")
@@ -200,30 +184,48 @@ func startCancel(b *testing.B, timeRegister, shutdown bool, opts ...lifecycle.Op
 		if !timeRegister {
 			b.StopTimer()
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		var started sync.WaitGroup
-		started.Add(fleet)
-		m := lifecycle.NewManager(opts...)
-		for _, name := range fleetNames {
-			m.Register(name, parker{&started})
-		}
+		f := registerFleet(opts)
 		if !timeRegister {
 			b.StartTimer()
 			before = cpuTime()
 		}
-		done := make(chan struct{})
-		go func() { defer close(done); m.Run(ctx) }()
-		started.Wait()
-		if shutdown {
-			if err := m.Shutdown(time.Hour).Err(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		cancel()
-		<-done
+		runFleet(b, f, shutdown)
 		cpu += cpuTime() - before
 	}
 	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+}
+
+// managedFleet is a Manager with the fleet registered: parkers that count
+// started down as they run.
+type managedFleet struct {
+	m       *lifecycle.Manager
+	started *sync.WaitGroup
+}
+
+// registerFleet makes a Manager with opts and registers the fleet.
+func registerFleet(opts []lifecycle.Option) managedFleet {
+	f := managedFleet{lifecycle.NewManager(opts...), new(sync.WaitGroup)}
+	f.started.Add(fleet)
+	for _, name := range fleetNames {
+		f.m.Register(name, parker{f.started})
+	}
+	return f
+}
+
+// runFleet runs f until each service has started, ends it (with Shutdown
+// first if shutdown) and waits for Run to return.
+func runFleet(b *testing.B, f managedFleet, shutdown bool) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); f.m.Run(ctx) }()
+	f.started.Wait()
+	if shutdown {
+		if err := f.m.Shutdown(time.Hour).Err(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cancel()
+	<-done
 }
 
 // startCancelBare is the "bare" sub-benchmark of the start/cancel
