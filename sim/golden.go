@@ -85,6 +85,12 @@ func FormatSchedule(s Schedule) (string, error) {
 		return "", errors.New("golden: the default logger is not yet in the format")
 	case slices.ContainsFunc(s.HealthVia, func(v string) bool { return v != ViaCall }):
 		return "", errors.New("golden: health samples over HTTP are not yet in the format")
+	case s.Gate > 0:
+		return "", errors.New("golden: gated start is not yet in the format")
+	case len(s.Probes) > 0 || s.GiveUpProbes:
+		return "", errors.New("golden: probes are not yet in the format")
+	case s.Drain < 0 || (s.Drain > 0 && !s.ordered()):
+		return "", errors.New("golden: a drain is WithDrain(d), d > 0, with an ordered shutdown or Serve")
 	}
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -98,18 +104,42 @@ func FormatSchedule(s Schedule) (string, error) {
 		line("setbackoff at=%s initial=%s maximum=%s reset=%s", goldenDur(s.RebackoffAt), goldenDur(o.Initial), goldenDur(o.Maximum), goldenDur(o.Reset))
 	}
 	line("cancel at=%s", goldenDur(s.CancelAt))
-	line("shutdown at=%s timeout=%s", goldenDur(s.StopAt), goldenDur(s.StopTimeout))
-	if s.Stop2 {
-		line("shutdown-again at=%s", goldenDur(s.Stop2At))
+	if s.Serve {
+		// Serve(ctx, timeout) instead of Run and Shutdown: there is no
+		// Shutdown call to time, nor a second one.
+		line("serve timeout=%s", goldenDur(s.StopTimeout))
+	} else {
+		line("shutdown at=%s timeout=%s", goldenDur(s.StopAt), goldenDur(s.StopTimeout))
+		if s.Stop2 {
+			line("shutdown-again at=%s", goldenDur(s.Stop2At))
+		}
+	}
+	if s.Ordered {
+		line("ordered")
+	}
+	if s.Drain > 0 && s.ordered() {
+		line("drain d=%s", goldenDur(s.Drain))
 	}
 	for _, at := range s.HealthAt {
 		line("sample at=%s", goldenDur(at))
+	}
+	for _, at := range s.StatesAt {
+		line("states at=%s", goldenDur(at))
 	}
 	for i, sv := range s.Services {
 		if sv.Worker != nil {
 			return "", fmt.Errorf("golden: %s: Workers are not yet in the format", Name(i))
 		}
+		if sv.NotifyReady {
+			return "", fmt.Errorf("golden: %s: NotifyReady is not yet in the format", Name(i))
+		}
 		line("service %s", Name(i))
+		if l := sv.Limit; l != nil {
+			line("  limit n=%d window=%s", l.N, goldenDur(l.Window))
+		}
+		if sv.Essential {
+			line("  essential")
+		}
 		for _, st := range sv.Steps {
 			switch {
 			case st.Wait && st.Honour:
@@ -178,8 +208,14 @@ func parseSchedule(text string, first int) (Schedule, error) {
 	switch {
 	case !seen["cancel"]:
 		return Schedule{}, errors.New("golden: the schedule has no \"cancel\" line")
-	case !seen["shutdown"]:
-		return Schedule{}, errors.New("golden: the schedule has no \"shutdown\" line")
+	case !seen["shutdown"] && !seen["serve"]:
+		return Schedule{}, errors.New("golden: the schedule has no \"shutdown\" or \"serve\" line")
+	case seen["shutdown"] && seen["serve"]:
+		return Schedule{}, errors.New("golden: the schedule has both \"shutdown\" and \"serve\": Serve makes its own shutdown")
+	case seen["shutdown-again"] && seen["serve"]:
+		return Schedule{}, errors.New("golden: \"shutdown-again\" is not for a schedule with \"serve\"")
+	case seen["drain"] && !s.ordered():
+		return Schedule{}, errors.New("golden: \"drain\" needs \"ordered\" or \"serve\"")
 	}
 	return s, nil
 }
@@ -189,7 +225,7 @@ func parseSchedule(text string, first int) (Schedule, error) {
 func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string) error {
 	key, args := f[0], f[1:]
 	if *sv == nil && key != "service" {
-		if seen[key] && key != "sample" {
+		if seen[key] && key != "sample" && key != "states" {
 			return errors.New("repeated")
 		}
 		seen[key] = true
@@ -204,6 +240,12 @@ func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string
 		return nil
 	case *sv != nil:
 		return parseGoldenService(*sv, key, args)
+	case key == "ordered":
+		if len(args) != 0 {
+			return errors.New("want \"ordered\", with no fields")
+		}
+		s.Ordered = true
+		return nil
 	}
 	kv, err := goldenKeyValues(args)
 	if err != nil {
@@ -226,10 +268,26 @@ func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string
 	case "shutdown-again":
 		s.Stop2 = true
 		return kv.read("at", &s.Stop2At)
+	case "serve":
+		s.Serve = true
+		return kv.read("timeout", &s.StopTimeout)
+	case "drain":
+		if err := kv.read("d", &s.Drain); err != nil {
+			return err
+		}
+		if s.Drain <= 0 {
+			return errors.New("a drain is WithDrain(d) with d > 0")
+		}
+		return nil
 	case "sample":
 		var at time.Duration
 		err := kv.read("at", &at)
 		s.HealthAt = append(s.HealthAt, at)
+		return err
+	case "states":
+		var at time.Duration
+		err := kv.read("at", &at)
+		s.StatesAt = append(s.StatesAt, at)
 		return err
 	}
 	return errors.New("unknown line")
@@ -238,6 +296,28 @@ func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string
 // parseGoldenService reads one line about service sv.
 func parseGoldenService(sv *Service, key string, args []string) error {
 	switch {
+	case key == "limit":
+		if sv.Limit != nil {
+			return errors.New("a second \"limit\" line")
+		}
+		kv, err := goldenKeyValues(args)
+		if err != nil {
+			return err
+		}
+		sv.Limit = &Limit{}
+		if err := kv.read("n", &sv.Limit.N, "window", &sv.Limit.Window); err != nil {
+			return err
+		}
+		if sv.Limit.N < 1 || sv.Limit.Window <= 0 {
+			return errors.New("RestartLimit(n, window) wants n >= 1 and window > 0")
+		}
+		return nil
+	case key == "essential":
+		if sv.Essential || len(args) != 0 {
+			return errors.New("want one \"essential\" line, with no fields")
+		}
+		sv.Essential = true
+		return nil
 	case key == "run" && len(args) == 1 && args[0] == "wait":
 		sv.Steps = append(sv.Steps, Step{Wait: true, Honour: true})
 		return nil
@@ -583,7 +663,10 @@ func GoldenTrace(t *Trace) string {
 			if e.Attempt != 0 {
 				ev += fmt.Sprintf(" #%d", e.Attempt)
 			}
-			if e.Outcome != "" {
+			switch {
+			case e.Kind == "GaveUp":
+				ev += " " + goldenGiveUp(e.Outcome, e.Detail)
+			case e.Outcome != "":
 				ev += fmt.Sprintf(" %s %s", e.Outcome, goldenQuote(e.Detail))
 			}
 			line("%s d=%s%s", ev, goldenDur(e.Duration), goldenFlag(e.Canceled, " canceled"))
@@ -604,8 +687,36 @@ func GoldenTrace(t *Trace) string {
 		line("shutdown stopper %s called=%s deadline=%s elapsed=%s %s %s", r.Service, goldenStamp(r.Called), goldenStamp(r.Deadline),
 			goldenDur(r.Elapsed), verdict, goldenQuote(r.Err))
 	}
+	if st.Drain != 0 || st.Services != nil {
+		line("shutdown drain=%s", goldenDur(st.Drain))
+	}
+	for _, ss := range st.Services {
+		stop := "no-stopper"
+		if ss.Stopper {
+			stop = "stopper abandoned"
+			if !ss.Stop.Abandoned {
+				stop = "stopper in-time " + string(ss.Stop.Outcome)
+			}
+			if ss.Stop.Service != ss.Service {
+				stop += " not-in-stoppers" // the classifier found no such StopResult: never in a passing corpus
+			}
+		}
+		line("shutdown turn %s began=%s deadline=%s run-ended=%s%s %s elapsed=%s %s", ss.Service, goldenStamp(ss.Began), goldenStamp(ss.Deadline),
+			goldenStamp(ss.RunEnded), goldenFlag(ss.RunAbandoned, " run-abandoned"), stop, goldenDur(ss.Elapsed), goldenQuote(ss.Err))
+	}
 	if s2 := t.Stop2; s2 != nil {
 		line("shutdown-again returned=%s%s", goldenStamp(s2.Returned), goldenFlag(s2.SameReport, " same-report"))
+	}
+	for _, g := range t.GaveUp {
+		line("gave-up %s", goldenServiceAt(g))
+	}
+	for _, e := range t.ServeErr {
+		if rest, ok := strings.CutPrefix(e, "gave up: "); ok {
+			line("serve-error gave-up %s", goldenServiceAt(rest))
+			continue
+		}
+		name, what, _ := strings.Cut(e, ": ")
+		line("serve-error %s %s", name, goldenQuote(what))
 	}
 	for _, h := range t.Health {
 		sample := fmt.Sprintf("sample at=%s%s", goldenDur(h.At), goldenFlag(h.Nil, " nil"))
@@ -619,6 +730,15 @@ func GoldenTrace(t *Trace) string {
 		}
 		line("%s", sample)
 	}
+	for _, m := range t.States {
+		states := "states at=" + goldenDur(m.At)
+		for _, e := range m.Entries {
+			states += fmt.Sprintf(" {%s %s since=%s%s attempts=%d restarts=%d failures=%d error=%s fail=%s until=%s}", e.Name,
+				goldenQuote(e.State), goldenStamp(e.Since), goldenFlag(e.Ready, " ready"), e.Attempts, e.Restarts, e.ConsecutiveFailures,
+				goldenQuote(e.LastError), goldenStamp(e.LastFailure), goldenStamp(e.BackoffUntil))
+		}
+		line("%s", states)
+	}
 	for _, l := range t.StrayLogs {
 		line("stray-log %s", goldenQuote(l))
 	}
@@ -626,6 +746,33 @@ func GoldenTrace(t *Trace) string {
 		line("stuck %s", goldenQuote(t.Stuck))
 	}
 	return b.String()
+}
+
+// goldenServiceAt rewrites "svc1 at 1.5s", a service and the instant it
+// gave up as the trace holds them (Duration.String), as "svc1 at=1500ms";
+// anything else (a list entry that is not a *GiveUpError) is quoted.
+func goldenServiceAt(s string) string {
+	name, at, ok := strings.Cut(s, " at ")
+	d, err := time.ParseDuration(at)
+	if !ok || err != nil || strings.ContainsAny(name, " \"") {
+		return goldenQuote(s)
+	}
+	return name + " at=" + goldenDur(d)
+}
+
+// goldenGiveUp renders the outcome and detail of a GaveUp event, which
+// the trace holds as "<n> in <window>: <the last failure's text>" (the
+// *GiveUpError's limit, then the failure as AttemptEnded gives it), as
+// "<outcome> <text> limit=<n>/<window>". A detail not of that form is
+// quoted whole.
+func goldenGiveUp(o Outcome, detail string) string {
+	limit, text, ok := strings.Cut(detail, ": ")
+	n, window, ok2 := strings.Cut(limit, " in ")
+	d, err := time.ParseDuration(window)
+	if _, errN := strconv.Atoi(n); !ok || !ok2 || err != nil || errN != nil {
+		return fmt.Sprintf("%s %s", o, goldenQuote(detail))
+	}
+	return fmt.Sprintf("%s %s limit=%s/%s", o, goldenQuote(text), n, goldenDur(d))
 }
 
 // goldenFlag is text if set, else "".
