@@ -639,8 +639,11 @@ func goldenUnquote(q string) (string, error) {
 
 // GoldenTrace renders t in the golden format (docs/golden.md): one fact
 // per line, each starting with what it is about, every time exact, every
-// text quoted. Workers' ticks, HTTP answers and misuse are left out: they
-// are not yet in the format.
+// text quoted. Workers' ticks, HTTP answers, probes and misuse are left
+// out: they are not yet in the format. The lines of an ordered shutdown,
+// the give-ups, Serve's error and the States samples appear only when the
+// trace has them, so a schedule without those features renders as it did
+// before they were in the format.
 func GoldenTrace(t *Trace) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
