@@ -169,8 +169,7 @@ func main() {
 	// in that order, each as soon as the build it needs is done; report
 	// them in the catalogue's order.
 	q := newQueue()
-	for _, tags := range tagSets {
-		b := builds[tags]
+	for _, b := range slices.Concat(mapped(tagSets, builds), mapped(tagSets, schemas)) {
 		q.add(nil, func() { h.build(b); q.finish(b) })
 	}
 	for _, j := range slices.SortedFunc(maps.Keys(baselines), func(a, b judge) int { return strings.Compare(a.test, b.test) }) {
@@ -185,11 +184,6 @@ func main() {
 			}
 			q.setJudged(j, bl.ok)
 		})
-	}
-	for _, tags := range tagSets {
-		if b := schemas[tags]; b != nil {
-			q.add(nil, func() { h.build(b); q.finish(b) })
-		}
 	}
 	for i, m := range todo {
 		j := judge{m.judge(), m.Tags}
@@ -424,6 +418,17 @@ func (h harness) plantSchema(tags string, muts [][]edit) (string, error) {
 	}
 	path := filepath.Join(dir, "overlay.json")
 	return path, os.WriteFile(path, b, 0o644)
+}
+
+// mapped is m's values at keys, in their order, where there is one.
+func mapped[K comparable, V any](keys []K, m map[K]V) []V {
+	var out []V
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func tagSuffix(tags string) string {
