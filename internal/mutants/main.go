@@ -135,7 +135,7 @@ func main() {
 			builds[m.Tags] = &testBin{tags: m.Tags, bin: filepath.Join(tmp, "unmutated"+tagSuffix(m.Tags)+".test")}
 			tagSets = append(tagSets, m.Tags)
 		}
-		if state[i] == alone && !*oneByOne {
+		if state[i] == alone && !*oneByOne && h.schemable(m) {
 			if schemas[m.Tags] == nil {
 				schemas[m.Tags] = &testBin{tags: m.Tags, bin: filepath.Join(tmp, "schema"+tagSuffix(m.Tags)+".test")}
 			}
@@ -429,6 +429,17 @@ func mapped[K comparable, V any](keys []K, m map[K]V) []V {
 		}
 	}
 	return out
+}
+
+// schemable reports whether m can be planted in a schema: a mutant that
+// cannot (see [pkgSource.schema]) is built on its own.
+func (h harness) schemable(m mutant) bool {
+	lib, err := h.lib(m.Tags)
+	if err != nil {
+		return false
+	}
+	_, err = lib.schema([][]edit{m.Edits})
+	return err == nil
 }
 
 func tagSuffix(tags string) string {
