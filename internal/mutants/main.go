@@ -41,6 +41,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"maps"
 	"os"
 	"os/exec"
@@ -48,6 +51,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -154,6 +158,7 @@ func main() {
 				ids[i] = len(edits)
 			}
 		}
+		sb.edits = edits
 		if sb.overlay, err = h.plantSchema(tags, edits); err != nil {
 			fmt.Printf("the schema of tags %q cannot be planted (%v): its mutants are built one by one\n", tags, err)
 			for i, m := range todo {
@@ -169,8 +174,11 @@ func main() {
 	// in that order, each as soon as the build it needs is done; report
 	// them in the catalogue's order.
 	q := newQueue()
-	for _, b := range slices.Concat(mapped(tagSets, builds), mapped(tagSets, schemas)) {
+	for _, b := range mapped(tagSets, builds) {
 		q.add(nil, func() { h.build(b); q.finish(b) })
+	}
+	for _, b := range mapped(tagSets, schemas) {
+		q.add(nil, func() { h.buildSchema(b); q.finish(b) })
 	}
 	for _, j := range slices.SortedFunc(maps.Keys(baselines), func(a, b judge) int { return strings.Compare(a.test, b.test) }) {
 		bl := baselines[j]
@@ -201,9 +209,10 @@ func main() {
 				if q.failed(j) {
 					return
 				}
-				if b.err != nil {
-					// One mutant's planted body does not compile, or
-					// the schema is wrong: plant this one alone.
+				if b.err != nil || b.alone[ids[i]] {
+					// Its planted body does not compile (or the
+					// schema's does not): plant it alone, which
+					// says which does not.
 					results[i] = h.try(m, planted[i])
 					return
 				}
@@ -214,8 +223,19 @@ func main() {
 	q.run(max(*parallel, 1))
 
 	for _, tags := range tagSets {
-		if b := schemas[tags]; b != nil && b.err != nil {
+		switch b := schemas[tags]; {
+		case b == nil:
+		case b.err != nil:
 			fmt.Printf("the schema of tags %q does not build, so its mutants were built one by one:\n%s\n", tags, indent(b.err.Error()))
+		case len(b.alone) > 0:
+			var names []string
+			for i, m := range todo {
+				if state[i] == inSchema && m.Tags == tags && b.alone[ids[i]] {
+					names = append(names, m.Name)
+				}
+			}
+			fmt.Printf("the schema of tags %q was built without %s, built one by one instead:\n%s\n",
+				tags, strings.Join(names, ", "), indent(b.firstErr.Error()))
 		}
 	}
 	for _, j := range slices.SortedFunc(maps.Keys(baselines), func(a, b judge) int { return strings.Compare(a.test, b.test) }) {
@@ -365,6 +385,13 @@ type testBin struct {
 	overlay string // "" for the unmutated library
 	bin     string
 	err     error // it does not build
+
+	// A schema's: the edits of each mutant it plants (mutant i+1's at
+	// i), and those left out, to be built alone, because the compiler
+	// rejected what they plant, as it said in firstErr.
+	edits    [][]edit
+	alone    map[int]bool
+	firstErr error
 }
 
 // build builds b; b.err says why it did not.
@@ -376,9 +403,77 @@ func (h harness) build(b *testBin) {
 	if b.overlay != "" {
 		args = append(args, "-overlay", b.overlay)
 	}
+	b.err = nil
 	if out, err := exec.Command("go", append(args, "./sim")...).CombinedOutput(); err != nil {
 		b.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, indent(string(out)))
 	}
+}
+
+// buildSchema builds the schema b. If the compiler rejects functions that
+// some mutants plant, it builds it again without those mutants, leaving
+// them to be built alone (which reports each as not compiling).
+func (h harness) buildSchema(b *testBin) {
+	for {
+		h.build(b)
+		if b.err == nil {
+			return
+		}
+		bad := h.rejected(b)
+		if len(bad) == 0 {
+			return
+		}
+		if b.alone == nil {
+			b.alone, b.firstErr = map[int]bool{}, b.err
+		}
+		for id := range bad {
+			b.alone[id] = true
+			b.edits[id-1] = nil
+		}
+		var err error
+		if b.overlay, err = h.plantSchema(b.tags, b.edits); err != nil {
+			b.err = err
+			return
+		}
+	}
+}
+
+// compileError is where a compiler error is: file, line.
+var compileError = regexp.MustCompile(`(?m)^\s*(\S+\.go):(\d+):\d+: `)
+
+// plantedFunc is the name of a function a schema plants: mutant3_next.
+var plantedFunc = regexp.MustCompile(`^mutant(\d+)_`)
+
+// rejected returns the mutants whose planted functions the errors of the
+// schema b's failed build are in: the ones not already left out.
+func (h harness) rejected(b *testBin) map[int]bool {
+	dir := filepath.Dir(b.overlay)
+	bad := map[int]bool{}
+	for _, sm := range compileError.FindAllStringSubmatch(b.err.Error(), -1) {
+		path, err := filepath.Abs(sm[1])
+		if err != nil || filepath.Dir(path) != dir {
+			continue
+		}
+		var line int
+		fmt.Sscan(sm[2], &line)
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			continue
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fset.Position(fd.Pos()).Line > line || fset.Position(fd.End()).Line < line {
+				continue
+			}
+			if sm := plantedFunc.FindStringSubmatch(fd.Name.Name); sm != nil {
+				id, _ := strconv.Atoi(sm[1])
+				if id > 0 && id <= len(b.edits) && !b.alone[id] {
+					bad[id] = true
+				}
+			}
+		}
+	}
+	return bad
 }
 
 // plantSchema writes the schema of tags planting each of muts (see
@@ -394,7 +489,7 @@ func (h harness) plantSchema(tags string, muts [][]edit) (string, error) {
 		return "", err
 	}
 	dir := filepath.Join(h.tmp, "schema"+tagSuffix(tags))
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	replace := map[string]string{}
