@@ -13,9 +13,21 @@
 // it rewrites there (see rewrite.go), so the catalogue survives refactors
 // around its targets.
 //
+// Compiling the sim's test once per mutant would take minutes, so the
+// mutants that need the same build tags are compiled together, as a
+// schema: each function a mutant edits keeps its body and gains the
+// mutant's version of it as a function of its own, which it calls instead
+// when the run selects that mutant (see [pkgSource.schema]). Each judge
+// then runs the schema's test binary with one mutant selected, so every
+// run plants exactly one. If a schema does not compile, its mutants are
+// built one by one (as -one-by-one does), which names the one that breaks
+// the build. The baselines run on the unmutated code's own test binary,
+// alongside the mutants; a mutant whose judge fails unmutated is reported
+// not run, whatever it did.
+//
 // Usage, from the module root:
 //
-//	go run ./internal/mutants [-checks 10000] [-seed 1] [-run regexp] [-list] [-v]
+//	go run ./internal/mutants [-checks 10000] [-seed 1] [-run regexp] [-list] [-v] [-one-by-one]
 //
 // It exits non-zero if the unmutated code fails a judge's test (the
 // mutants that test judges are then not run; the others are), if a
@@ -29,6 +41,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"maps"
 	"os"
 	"os/exec"
@@ -36,6 +51,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,7 +64,8 @@ func main() {
 	list := flag.Bool("list", false, "list the mutants and exit")
 	timeout := flag.Duration("timeout", 5*time.Minute, "time limit per mutant")
 	verbose := flag.Bool("v", false, "print each judge's output")
-	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "mutants run at once")
+	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "builds and judges run at once")
+	oneByOne := flag.Bool("one-by-one", false, "build each mutant on its own, not all in one schema")
 	flag.Parse()
 
 	if *list {
@@ -63,8 +80,12 @@ func main() {
 		fatal(err)
 	}
 	defer os.RemoveAll(tmp)
+	simDir, err := filepath.Abs("sim")
+	if err != nil {
+		fatal(err)
+	}
 
-	h := harness{libs: map[string]*pkgSource{}, libsMu: new(sync.Mutex), checks: *checks, seed: *seed, timeout: *timeout, tmp: tmp}
+	h := harness{libs: map[string]*pkgSource{}, libsMu: new(sync.Mutex), checks: *checks, seed: *seed, timeout: *timeout, tmp: tmp, simDir: simDir}
 	var todo []mutant
 	for _, m := range mutants {
 		if filter.MatchString(m.Name) {
@@ -72,54 +93,169 @@ func main() {
 		}
 	}
 
-	// The unmutated code must pass each sim test that is to judge, or a
-	// "caught" mutant proves nothing: the mutants that judge would judge
-	// are not run, but the others are.
-	type judge struct{ test, tags string }
-	judges := map[judge]bool{} // true: the unmutated code passes it
-	for _, m := range todo {
-		if m.Suite == "" {
-			judges[judge{m.judge(), m.Tags}] = false
-		}
-	}
-	for _, j := range slices.SortedFunc(maps.Keys(judges), func(a, b judge) int { return strings.Compare(a.test, b.test) }) {
-		fmt.Printf("baseline %s: %d checks, seed %d ... ", j.test, *checks, *seed)
-		res := h.try(mutant{Name: "baseline", Test: j.test, Tags: j.tags})
-		if res.err != nil || res.caught {
-			why := "it fails"
-			if res.err != nil {
-				why = res.err.Error()
-			}
-			fmt.Printf("FAILED (%s): its mutants are not run\n%s\n", why, indent(res.output))
+	// Plant each mutant on its own first: a stale one is reported as
+	// such, by name, and is left out of the schema.
+	results := make([]result, len(todo))
+	planted := make([]string, len(todo)) // each one's overlay
+	state := make([]int, len(todo))      // how it is judged: one of the below
+	const (
+		unplanted = iota // stale: results holds why
+		alone            // with go test -overlay, built on its own
+		inSchema         // by running its tag set's schema binary
+	)
+	for i, m := range todo {
+		if planted[i], err = h.plant(m); err != nil {
+			results[i] = result{err: err, checks: "-", shrunk: "-"}
 			continue
 		}
-		judges[j] = true
-		fmt.Println("ok")
+		state[i] = alone
 	}
 
-	// Run the mutants, -parallel at a time (each judge is one go test
-	// process), and report them in the catalogue's order.
-	results := make([]result, len(todo))
-	started := make([]bool, len(todo))
-	sem := make(chan struct{}, max(*parallel, 1))
-	var wg sync.WaitGroup
+	// The unmutated code must pass each sim test that is to judge, or a
+	// "caught" mutant proves nothing: the mutants that judge would judge
+	// are reported not run, but the others are. The baselines run on the
+	// unmutated sim test, built once per set of build tags; the mutants on
+	// that set's schema (see [pkgSource.schema]), also built once, each
+	// selected by its number in the schema.
+	type baseline struct {
+		j   judge
+		res result
+		ok  bool // the unmutated code passes it
+	}
+	baselines := map[judge]*baseline{}
+	builds := map[string]*testBin{}  // the unmutated sim test, by tags
+	schemas := map[string]*testBin{} // the schema's sim test, by tags
+	ids := make([]int, len(todo))    // each mutant's number in its schema
+	var tagSets []string
 	for i, m := range todo {
-		if m.Suite == "" && !judges[judge{m.judge(), m.Tags}] {
+		if m.Suite != "" {
 			continue
 		}
-		started[i] = true
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			results[i] = h.try(m)
+		j := judge{m.judge(), m.Tags}
+		if baselines[j] == nil {
+			baselines[j] = &baseline{j: j}
+		}
+		if builds[m.Tags] == nil {
+			builds[m.Tags] = &testBin{tags: m.Tags, bin: filepath.Join(tmp, "unmutated"+tagSuffix(m.Tags)+".test")}
+			tagSets = append(tagSets, m.Tags)
+		}
+		if state[i] == alone && !*oneByOne && h.schemable(m) {
+			if schemas[m.Tags] == nil {
+				schemas[m.Tags] = &testBin{tags: m.Tags, bin: filepath.Join(tmp, "schema"+tagSuffix(m.Tags)+".test")}
+			}
+			state[i] = inSchema
+		}
+	}
+	for _, tags := range tagSets {
+		sb := schemas[tags]
+		if sb == nil {
+			continue
+		}
+		var edits [][]edit
+		for i, m := range todo {
+			if state[i] == inSchema && m.Suite == "" && m.Tags == tags {
+				edits = append(edits, m.Edits)
+				ids[i] = len(edits)
+			}
+		}
+		sb.edits = edits
+		if sb.overlay, err = h.plantSchema(tags, edits); err != nil {
+			fmt.Printf("the schema of tags %q cannot be planted (%v): its mutants are built one by one\n", tags, err)
+			for i, m := range todo {
+				if state[i] == inSchema && m.Tags == tags {
+					state[i] = alone
+				}
+			}
+			delete(schemas, tags)
+		}
+	}
+
+	// Run the builds, the baselines and the mutants, -parallel at a time,
+	// in that order, each as soon as the build it needs is done; report
+	// them in the catalogue's order.
+	q := newQueue()
+	for _, b := range mapped(tagSets, builds) {
+		q.add(nil, func() { h.build(b); q.finish(b) })
+	}
+	for _, b := range mapped(tagSets, schemas) {
+		q.add(nil, func() { h.buildSchema(b); q.finish(b) })
+	}
+	for _, j := range slices.SortedFunc(maps.Keys(baselines), func(a, b judge) int { return strings.Compare(a.test, b.test) }) {
+		bl := baselines[j]
+		b := builds[j.tags]
+		q.add(b, func() {
+			if b.err != nil {
+				bl.res = result{err: b.err}
+			} else {
+				bl.res = h.runJudge(b.bin, j.test, 0)
+				bl.ok = bl.res.err == nil && !bl.res.caught
+			}
+			q.setJudged(j, bl.ok)
 		})
 	}
-	wg.Wait()
+	for i, m := range todo {
+		j := judge{m.judge(), m.Tags}
+		switch state[i] {
+		case alone:
+			q.add(nil, func() {
+				if m.Suite == "" && q.failed(j) {
+					return
+				}
+				results[i] = h.try(m, planted[i])
+			})
+		case inSchema:
+			b := schemas[m.Tags]
+			q.add(b, func() {
+				if q.failed(j) {
+					return
+				}
+				if b.err != nil || b.alone[ids[i]] {
+					// Its planted body does not compile (or the
+					// schema's does not): plant it alone, which
+					// says which does not.
+					results[i] = h.try(m, planted[i])
+					return
+				}
+				results[i] = h.runJudge(b.bin, m.judge(), ids[i])
+			})
+		}
+	}
+	q.run(max(*parallel, 1))
+
+	for _, tags := range tagSets {
+		switch b := schemas[tags]; {
+		case b == nil:
+		case b.err != nil:
+			fmt.Printf("the schema of tags %q does not build, so its mutants were built one by one:\n%s\n", tags, indent(b.err.Error()))
+		case len(b.alone) > 0:
+			var names []string
+			for i, m := range todo {
+				if state[i] == inSchema && m.Tags == tags && b.alone[ids[i]] {
+					names = append(names, m.Name)
+				}
+			}
+			fmt.Printf("the schema of tags %q was built without %s, built one by one instead:\n%s\n",
+				tags, strings.Join(names, ", "), indent(b.firstErr.Error()))
+		}
+	}
+	for _, j := range slices.SortedFunc(maps.Keys(baselines), func(a, b judge) int { return strings.Compare(a.test, b.test) }) {
+		bl := baselines[j]
+		fmt.Printf("baseline %s: %d checks, seed %d ... ", j.test, *checks, *seed)
+		if !bl.ok {
+			why := "it fails"
+			if bl.res.err != nil {
+				why = bl.res.err.Error()
+			}
+			fmt.Printf("FAILED (%s): its mutants are not run\n%s\n", why, indent(bl.res.output))
+			continue
+		}
+		fmt.Printf("ok (%.1fs)\n", bl.res.elapsed.Seconds())
+	}
 
 	fmt.Printf("\n%-28s %-8s %-13s %6s %6s  %s\n", "mutant", "result", "caught by", "checks", "time", "shrunk schedule / the bug")
 	survived, broken, unjudged := 0, 0, 0
 	for i, m := range todo {
-		if !started[i] {
+		if state[i] != unplanted && m.Suite == "" && !baselines[judge{m.judge(), m.Tags}].ok {
 			unjudged++
 			fmt.Printf("%-28s %-8s %-13s %6s %6s  %s\n%62s%s\n", m.Name, "NOT RUN", m.judge(), "-", "-", "its judge fails unmutated", "", m.Why)
 			continue
@@ -147,6 +283,9 @@ func main() {
 	fmt.Println("\nevery planted bug was caught")
 }
 
+// A judge is a sim test with the build tags it needs.
+type judge struct{ test, tags string }
+
 // judge names what must catch m: a sim test, or a package's unit tests.
 func (m mutant) judge() string {
 	switch {
@@ -166,6 +305,7 @@ type harness struct {
 	seed    uint64
 	timeout time.Duration
 	tmp     string
+	simDir  string // the sim's directory, where its tests run
 }
 
 type result struct {
@@ -185,12 +325,9 @@ var (
 	failFile = regexp.MustCompile(`To reproduce, specify -run="[^"]*" -rapid\.failfile=`)
 )
 
-// try runs the sim with m planted.
-func (h harness) try(m mutant) result {
-	overlay, err := h.plant(m)
-	if err != nil {
-		return result{err: err}
-	}
+// try builds the sim (or m's Suite) with m planted alone, through the
+// overlay that [harness.plant] wrote, and runs its judge.
+func (h harness) try(m mutant, overlay string) result {
 	// -vet=off: vet is not the judge, and a mutant may trip it.
 	args := []string{"test", "-count=1", "-vet=off"}
 	if m.Tags != "" {
@@ -216,6 +353,9 @@ func (h harness) try(m mutant) result {
 
 	text := out.String()
 	switch {
+	case runErr == nil && strings.Contains(text, noTests):
+		res.err = fmt.Errorf("%s matches no test", m.judge())
+		return res
 	case runErr == nil:
 		return res // survived
 	case ctx.Err() != nil:
@@ -236,6 +376,289 @@ func (h harness) try(m mutant) result {
 		res.shrunk = strings.TrimSpace(sm[1])
 	}
 	return res
+}
+
+// A testBin is one sim test binary, built once and run by many judges: the
+// unmutated one, or a schema planting many mutants.
+type testBin struct {
+	tags    string
+	overlay string // "" for the unmutated library
+	bin     string
+	err     error // it does not build
+
+	// A schema's: the edits of each mutant it plants (mutant i+1's at
+	// i), and those left out, to be built alone, because the compiler
+	// rejected what they plant, as it said in firstErr.
+	edits    [][]edit
+	alone    map[int]bool
+	firstErr error
+}
+
+// build builds b; b.err says why it did not.
+func (h harness) build(b *testBin) {
+	args := []string{"test", "-c", "-vet=off", "-o", b.bin}
+	if b.tags != "" {
+		args = append(args, "-tags", b.tags)
+	}
+	if b.overlay != "" {
+		args = append(args, "-overlay", b.overlay)
+	}
+	b.err = nil
+	if out, err := exec.Command("go", append(args, "./sim")...).CombinedOutput(); err != nil {
+		b.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, indent(string(out)))
+	}
+}
+
+// buildSchema builds the schema b. If the compiler rejects functions that
+// some mutants plant, it builds it again without those mutants, leaving
+// them to be built alone (which reports each as not compiling).
+func (h harness) buildSchema(b *testBin) {
+	for {
+		h.build(b)
+		if b.err == nil {
+			return
+		}
+		bad := h.rejected(b)
+		if len(bad) == 0 {
+			return
+		}
+		if b.alone == nil {
+			b.alone, b.firstErr = map[int]bool{}, b.err
+		}
+		for id := range bad {
+			b.alone[id] = true
+			b.edits[id-1] = nil
+		}
+		var err error
+		if b.overlay, err = h.plantSchema(b.tags, b.edits); err != nil {
+			b.err = err
+			return
+		}
+	}
+}
+
+// compileError is where a compiler error is: file, line.
+var compileError = regexp.MustCompile(`(?m)^\s*(\S+\.go):(\d+):\d+: `)
+
+// plantedFunc is the name of a function a schema plants: mutant3_next.
+var plantedFunc = regexp.MustCompile(`^mutant(\d+)_`)
+
+// rejected returns the mutants whose planted functions the errors of the
+// schema b's failed build are in: the ones not already left out.
+func (h harness) rejected(b *testBin) map[int]bool {
+	dir := filepath.Dir(b.overlay)
+	bad := map[int]bool{}
+	for _, sm := range compileError.FindAllStringSubmatch(b.err.Error(), -1) {
+		path, err := filepath.Abs(sm[1])
+		if err != nil || filepath.Dir(path) != dir {
+			continue
+		}
+		var line int
+		fmt.Sscan(sm[2], &line)
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			continue
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok || fset.Position(fd.Pos()).Line > line || fset.Position(fd.End()).Line < line {
+				continue
+			}
+			if sm := plantedFunc.FindStringSubmatch(fd.Name.Name); sm != nil {
+				id, _ := strconv.Atoi(sm[1])
+				if id > 0 && id <= len(b.edits) && !b.alone[id] {
+					bad[id] = true
+				}
+			}
+		}
+	}
+	return bad
+}
+
+// plantSchema writes the schema of tags planting each of muts (see
+// [pkgSource.schema]) and an overlay file mapping the library to it,
+// returning the overlay's path.
+func (h harness) plantSchema(tags string, muts [][]edit) (string, error) {
+	lib, err := h.lib(tags)
+	if err != nil {
+		return "", err
+	}
+	files, err := lib.schema(muts)
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(h.tmp, "schema"+tagSuffix(tags))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	replace := map[string]string{}
+	for file, src := range files {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(abs); filepath.Base(file) == schemaFile && err == nil {
+			return "", fmt.Errorf("%s exists: the schema would replace it", file)
+		}
+		dst := filepath.Join(dir, filepath.Base(file))
+		if err := os.WriteFile(dst, src, 0o644); err != nil {
+			return "", err
+		}
+		replace[abs] = dst
+	}
+	b, err := json.Marshal(map[string]any{"Replace": replace})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "overlay.json")
+	return path, os.WriteFile(path, b, 0o644)
+}
+
+// mapped is m's values at keys, in their order, where there is one.
+func mapped[K comparable, V any](keys []K, m map[K]V) []V {
+	var out []V
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// schemable reports whether m can be planted in a schema: a mutant that
+// cannot (see [pkgSource.schema]) is built on its own.
+func (h harness) schemable(m mutant) bool {
+	lib, err := h.lib(m.Tags)
+	if err != nil {
+		return false
+	}
+	_, err = lib.schema([][]edit{m.Edits})
+	return err == nil
+}
+
+func tagSuffix(tags string) string {
+	if tags == "" {
+		return ""
+	}
+	return "-" + strings.NewReplacer(",", "-", " ", "-").Replace(tags)
+}
+
+// runJudge runs the sim test test of the binary bin, built by [harness.build],
+// as go test would (in the sim's directory), with the schema's mutant id
+// planted (0: none).
+func (h harness) runJudge(bin, test string, id int) result {
+	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-test.run=^"+test+"$", "-test.count=1", "-test.paniconexit0",
+		fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile")
+	cmd.Dir = h.simDir
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", schemaEnv, id))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	runErr := cmd.Run()
+	res := result{elapsed: time.Since(start), output: out.String(), checks: "-", shrunk: "-"}
+	text := out.String()
+	var exit *exec.ExitError
+	switch {
+	case runErr == nil && strings.Contains(text, noTests):
+		res.err = fmt.Errorf("%s matches no test", test)
+	case runErr == nil:
+		// survived
+	case ctx.Err() != nil:
+		res.err = fmt.Errorf("timed out after %v", h.timeout)
+	case !errors.As(runErr, &exit):
+		res.err = runErr
+	default:
+		res.caught = true
+		res.checks = checksToCatch(text, false)
+		if sm := shrunkSize.FindStringSubmatch(text); sm != nil {
+			res.shrunk = strings.TrimSpace(sm[1])
+		}
+	}
+	return res
+}
+
+// noTests is what a test binary says when -test.run matches no test.
+const noTests = "testing: warning: no tests to run"
+
+// A queue runs jobs, a given number at a time, each as soon as the build
+// it needs (if any) is done, earlier ones first.
+type queue struct {
+	mu     sync.Mutex
+	cond   *sync.Cond
+	jobs   []qjob
+	done   map[*testBin]bool
+	judged map[judge]bool // the baselines run: whether each passed
+}
+
+type qjob struct {
+	after *testBin
+	run   func()
+}
+
+func newQueue() *queue {
+	q := &queue{done: map[*testBin]bool{}, judged: map[judge]bool{}}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+// add queues run, to start once after (if not nil) is built.
+func (q *queue) add(after *testBin, run func()) { q.jobs = append(q.jobs, qjob{after, run}) }
+
+// finish marks b built (or failed to build).
+func (q *queue) finish(b *testBin) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.done[b] = true
+	q.cond.Broadcast()
+}
+
+// setJudged records whether the unmutated code passes j.
+func (q *queue) setJudged(j judge, ok bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.judged[j] = ok
+}
+
+// failed reports whether j's baseline is known to fail: its mutants need
+// not run.
+func (q *queue) failed(j judge) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ok, known := q.judged[j]
+	return known && !ok
+}
+
+// next takes the first job that can start, waiting for a build if none
+// can; nil when none is left.
+func (q *queue) next() func() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.jobs) > 0 {
+		for i, j := range q.jobs {
+			if j.after == nil || q.done[j.after] {
+				q.jobs = slices.Delete(q.jobs, i, i+1)
+				return j.run
+			}
+		}
+		q.cond.Wait()
+	}
+	return nil
+}
+
+// run runs every job, n at a time.
+func (q *queue) run(n int) {
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for run := q.next(); run != nil; run = q.next() {
+				run()
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // checksToCatch reads how a judge's failing output caught the bug: the

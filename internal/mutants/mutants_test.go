@@ -52,6 +52,33 @@ func TestMutantsApplyAndCompile(t *testing.T) {
 	}
 }
 
+// TestSchemaCompiles proves the catalogue planted all at once, as `make
+// mutants` builds it for each set of build tags, compiles: else every
+// mutant is built on its own, and the run takes minutes longer.
+func TestSchemaCompiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the library once per set of build tags")
+	}
+	t.Chdir("../..")
+	h := harness{libs: map[string]*pkgSource{}, libsMu: new(sync.Mutex), tmp: t.TempDir()}
+	byTags := map[string][][]edit{}
+	for _, m := range mutants {
+		if m.Suite == "" {
+			byTags[m.Tags] = append(byTags[m.Tags], m.Edits)
+		}
+	}
+	for tags, edits := range byTags {
+		overlay, err := h.plantSchema(tags, edits)
+		if err != nil {
+			t.Errorf("tags %q: %v", tags, err)
+			continue
+		}
+		if out, err := exec.Command("go", "build", "-tags", tags, "-overlay", overlay, "./lifecycle").CombinedOutput(); err != nil {
+			t.Errorf("the schema of tags %q does not compile: %v\n%s", tags, err, out)
+		}
+	}
+}
+
 // TestPlantRejectsStaleMutant proves a mutant whose target is gone, or no
 // longer unique, is reported with the function and the text it looked
 // for, not silently skipped.

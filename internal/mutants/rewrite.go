@@ -145,6 +145,7 @@ type span struct{ start, end int }
 // target is where one edit applies.
 type target struct {
 	file *srcFile
+	decl *funcDecl // the function whose body holds span
 	span span
 }
 
@@ -186,7 +187,7 @@ func (p *pkgSource) find(e edit) (target, error) {
 		return target{}, fmt.Errorf("%s (%s): %q matches %d times in its body%s, want 1",
 			e.Func, filepath.Base(d.file.path), e.Old, len(spans), at)
 	}
-	return target{d.file, spans[0]}, nil
+	return target{d.file, d, spans[0]}, nil
 }
 
 // matches returns the distinct spans of the nodes in d's body whose tokens
@@ -306,10 +307,6 @@ func scan(src []byte) (toks []tok, offs []int, err error) {
 // unused is made a blank import, so that a mutant that drops the only use
 // of a package still compiles.
 func (p *pkgSource) rewrite(edits []edit) (map[string][]byte, error) {
-	type splice struct {
-		span span
-		new  string
-	}
 	byFile := map[*srcFile][]splice{}
 	for _, e := range edits {
 		t, err := p.find(e)
@@ -392,4 +389,229 @@ func pkgName(p string) string {
 		return path.Base(path.Dir(p))
 	}
 	return base
+}
+
+// A schema plants many mutants in one build. Each function a mutant edits
+// keeps its own body, and each mutant's version of that body becomes a
+// function of its own with the same signature, which the original calls
+// and returns from at once when its mutant is the one the run selects:
+// the one numbered by the environment variable schemaEnv (none when it is
+// unset or 0). One compilation of the library, and of everything that
+// imports it, then serves every mutant, where planting them one by one
+// recompiles the sim and relinks its test for each.
+//
+// A planted body runs one call deeper than it would planted alone. No
+// caller can tell, save through a stack trace, except for a function that
+// calls recover itself (a deferred call recovers only if it is the one
+// that calls recover): schema refuses such a function.
+const (
+	schemaEnv  = "LIFECYCLE_MUTANT"
+	schemaVar  = "plantedMutant"
+	schemaFile = "zz_planted_mutant.go"
+)
+
+// schema returns the package's source as a build that plants every one
+// of muts at once sees it: each file that holds a function one of them
+// edits, rewritten, and the new file schemaFile, which declares the
+// variable schemaVar that selects one, read from schemaEnv. muts[i] is
+// mutant i+1. The files are keyed by path; each edit must find its
+// target as for [pkgSource.rewrite].
+func (p *pkgSource) schema(muts [][]edit) (map[string][]byte, error) {
+	for _, f := range p.files {
+		if filepath.Base(f.path) == schemaFile {
+			return nil, fmt.Errorf("package %s already has a file %s", p.dir, schemaFile)
+		}
+		for _, d := range f.ast.Decls {
+			if g, ok := d.(*ast.GenDecl); ok {
+				for _, s := range g.Specs {
+					if v, ok := s.(*ast.ValueSpec); ok && slices.ContainsFunc(v.Names, func(n *ast.Ident) bool { return n.Name == schemaVar }) {
+						return nil, fmt.Errorf("package %s already declares %s", p.dir, schemaVar)
+					}
+				}
+			}
+		}
+	}
+	type variant struct {
+		id   int
+		body string // braces included
+	}
+	variants := map[*funcDecl][]variant{}
+	for i, edits := range muts {
+		byDecl := map[*funcDecl][]splice{}
+		for _, e := range edits {
+			t, err := p.find(e)
+			if err != nil {
+				return nil, fmt.Errorf("mutant %d: %v", i+1, err)
+			}
+			byDecl[t.decl] = append(byDecl[t.decl], splice{t.span, e.New})
+		}
+		for _, d := range slices.SortedFunc(maps.Keys(byDecl), p.declOrder) {
+			ss := byDecl[d]
+			slices.SortFunc(ss, func(a, b splice) int { return a.span.start - b.span.start })
+			base := p.offset(d.decl.Body.Lbrace)
+			spans := make([]span, len(ss))
+			news := make([]string, len(ss))
+			for j, s := range ss {
+				if j > 0 && s.span.start < ss[j-1].span.end {
+					return nil, fmt.Errorf("mutant %d: %s: two edits overlap at byte %d", i+1, d.file.path, s.span.start)
+				}
+				spans[j], news[j] = span{s.span.start - base, s.span.end - base}, s.new
+			}
+			body := d.file.src[base : p.offset(d.decl.Body.Rbrace)+1]
+			variants[d] = append(variants[d], variant{i + 1, string(splice1(body, spans, news))})
+		}
+	}
+
+	byFile := map[*srcFile][]*funcDecl{}
+	for d := range variants {
+		byFile[d.file] = append(byFile[d.file], d)
+	}
+	out := map[string][]byte{}
+	for f, decls := range byFile {
+		slices.SortFunc(decls, p.declOrder)
+		var b bytes.Buffer
+		at := 0
+		for _, d := range decls {
+			if callsRecover(d.decl.Body) {
+				return nil, fmt.Errorf("%s (%s) calls recover itself: a schema cannot plant it one call deeper",
+					funcKey(d.decl), filepath.Base(f.path))
+			}
+			s := p.signature(d)
+			// The original, its parameters all named, dispatching first.
+			b.Write(f.src[at:p.offset(d.decl.Pos())])
+			fmt.Fprintf(&b, "func %s%s%s(%s) %s {\n\tswitch %s {\n", s.recv, s.name, s.tparams, s.params, s.results, schemaVar)
+			for _, v := range variants[d] {
+				call := fmt.Sprintf("%smutant%d_%s%s(%s)", s.recvName, v.id, s.name, s.targs, s.args)
+				if s.results == "" {
+					fmt.Fprintf(&b, "\tcase %d:\n\t\t%s\n\t\treturn\n", v.id, call)
+				} else {
+					fmt.Fprintf(&b, "\tcase %d:\n\t\treturn %s\n", v.id, call)
+				}
+			}
+			b.WriteString("\t}\n")
+			at = p.offset(d.decl.Body.Lbrace) + 1
+		}
+		b.Write(f.src[at:])
+		for _, d := range decls {
+			s := p.signature(d)
+			for _, v := range variants[d] {
+				fmt.Fprintf(&b, "\n// mutant%[2]d_%[1]s is %[1]s as mutant %[2]d plants it.\nfunc %[3]smutant%[2]d_%[1]s%[4]s(%[5]s) %[6]s %[7]s\n",
+					s.name, v.id, s.recv, s.tparams, s.params, s.results, v.body)
+			}
+		}
+		src, err := format.Source(b.Bytes())
+		if err != nil {
+			return nil, fmt.Errorf("the schema of %s does not parse: %v", f.path, err)
+		}
+		out[f.path] = src
+	}
+	out[filepath.Join(p.dir, schemaFile)] = fmt.Appendf(nil, `package %s
+
+import (
+	"os"
+	"strconv"
+)
+
+// %s is the planted mutant this run executes (internal/mutants): 0 for none.
+var %s, _ = strconv.Atoi(os.Getenv(%q))
+`, p.files[0].ast.Name.Name, schemaVar, schemaVar, schemaEnv)
+	return out, nil
+}
+
+// splice is one edit's replacement of a span.
+type splice struct {
+	span span
+	new  string
+}
+
+// offset is pos's byte offset in its file.
+func (p *pkgSource) offset(pos token.Pos) int { return p.fset.Position(pos).Offset }
+
+// declOrder orders declarations by file, then position.
+func (p *pkgSource) declOrder(a, b *funcDecl) int {
+	if c := strings.Compare(a.file.path, b.file.path); c != 0 {
+		return c
+	}
+	return int(a.decl.Pos() - b.decl.Pos())
+}
+
+// callsRecover reports whether body calls recover itself, outside the
+// function literals it holds.
+func callsRecover(body *ast.BlockStmt) bool {
+	found := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.FuncLit:
+			return false
+		case *ast.CallExpr:
+			if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "recover" {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
+}
+
+// sig is a function's signature as source, every parameter named, and
+// what a call forwarding its own parameters passes.
+type sig struct {
+	recv     string // "(s *service) ", or "" for a function
+	recvName string // "s.", or ""
+	name     string
+	tparams  string // "[T any]", or ""
+	targs    string // "[T]", or "": a function's own type parameters
+	params   string // "a, b int, rest ...string"
+	args     string // "a, b, rest..."
+	results  string // "(int, error)", "int", or ""
+}
+
+// signature is d's, a parameter that is unnamed or blank given a name.
+func (p *pkgSource) signature(d *funcDecl) sig {
+	fd := d.decl
+	text := func(n ast.Node) string { return string(d.file.src[p.offset(n.Pos()):p.offset(n.End())]) }
+	s := sig{name: fd.Name.Name}
+	if fd.Recv != nil && len(fd.Recv.List) == 1 {
+		f := fd.Recv.List[0]
+		name := "mutantRecv"
+		if len(f.Names) == 1 && f.Names[0].Name != "_" {
+			name = f.Names[0].Name
+		}
+		s.recv, s.recvName = "("+name+" "+text(f.Type)+") ", name+"."
+	}
+	if tp := fd.Type.TypeParams; tp != nil && len(tp.List) > 0 {
+		var params, names []string
+		for _, f := range tp.List {
+			var ns []string
+			for _, n := range f.Names {
+				ns = append(ns, n.Name)
+			}
+			params = append(params, strings.Join(ns, ", ")+" "+text(f.Type))
+			names = append(names, ns...)
+		}
+		s.tparams, s.targs = "["+strings.Join(params, ", ")+"]", "["+strings.Join(names, ", ")+"]"
+	}
+	var params, args []string
+	n := 0
+	for _, f := range fd.Type.Params.List {
+		var ns []string
+		for i := 0; i < max(len(f.Names), 1); i++ {
+			name := fmt.Sprintf("mutantArg%d", n)
+			if i < len(f.Names) && f.Names[i].Name != "_" {
+				name = f.Names[i].Name
+			}
+			n++
+			ns = append(ns, name)
+			if _, ok := f.Type.(*ast.Ellipsis); ok {
+				name += "..."
+			}
+			args = append(args, name)
+		}
+		params = append(params, strings.Join(ns, ", ")+" "+text(f.Type))
+	}
+	s.params, s.args = strings.Join(params, ", "), strings.Join(args, ", ")
+	if fd.Type.Results != nil && len(fd.Type.Results.List) > 0 {
+		s.results = text(fd.Type.Results)
+	}
+	return s
 }

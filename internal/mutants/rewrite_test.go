@@ -1,10 +1,14 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -334,5 +338,192 @@ func TestFinish_KeepsAVersionedImport(t *testing.T) {
 	}
 	if got := string(out); !strings.Contains(got, "\t\"math/rand/v2\"") || !strings.Contains(got, "_ \"strings\"") {
 		t.Errorf("finish = %s; want math/rand/v2 kept and strings made blank", got)
+	}
+}
+
+// toyFiles is a package p whose functions have the shapes a schema must
+// forward: a method with a blank receiver and unnamed parameters, a
+// variadic one, a generic function, named results, no results, labels,
+// a deferred recover in a function literal.
+var toyFiles = map[string]string{
+	"p/a.go": `package p
+
+import "fmt"
+
+type T struct{ n int }
+
+// Get returns n plus a.
+func (T) Get(int, string) int { return 1 }
+
+func (t *T) Sum(base int, _ string, xs ...int) (total int) {
+	total = base
+outer:
+	for _, x := range xs {
+		for range 2 {
+			if x < 0 {
+				break outer
+			}
+			total += x + t.n
+		}
+	}
+	return
+}
+
+func Pick[K comparable, V any](m map[K]V, k K) (V, bool) {
+	v, ok := m[k]
+	return v, ok
+}
+
+func Log(out *[]string, format string, args ...any) {
+	*out = append(*out, fmt.Sprintf(format, args...))
+}
+`,
+	"p/b.go": `package p
+
+func Safe(f func()) (panicked bool) {
+	defer func() {
+		if recover() != nil {
+			panicked = true
+		}
+	}()
+	f()
+	return false
+}
+`,
+}
+
+// toyMutants are planted in toyFiles.
+var toyMutants = [][]edit{
+	{{"T.Get", "1", "2"}},
+	{{"(*T).Sum", "x < 0", "x > 100"}, {"Pick", "return v, ok", "return v, !ok"}},
+	{{"(*T).Sum", "total += x + t.n", "total += 2*x + t.n"}},
+	{{"Log", "fmt.Sprintf(format, args...)", `fmt.Sprint(format)`}},
+	{{"Safe", "panicked = true", ""}, {"(*T).Sum", "total = base", "total = -base"}},
+}
+
+// toyMain prints what toyFiles' functions return.
+const toyMain = `package main
+
+import (
+	"fmt"
+
+	"toy/p"
+)
+
+func main() {
+	t := &p.T{}
+	var log []string
+	p.Log(&log, "%d-%s", 1, "x")
+	_, ok := p.Pick(map[string]int{}, "k")
+	fmt.Println(t.Get(0, ""), t.Sum(10, "", 1, 2, -1, 3), ok, log, p.Safe(func() { panic(1) }))
+}
+`
+
+// TestSchema_RunsAsEachMutantAlone builds toyFiles' schema once and runs
+// it as each mutant, and as none: each run must print what the library
+// with that one mutant planted alone (or none) prints.
+func TestSchema_RunsAsEachMutantAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program per mutant")
+	}
+	dir := t.TempDir()
+	write := func(name, src string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module toy\n\ngo 1.26\n")
+	write("main.go", toyMain)
+	srcs := map[string][]byte{}
+	for name, src := range toyFiles {
+		write(name, src)
+		srcs[filepath.Join(dir, name)] = []byte(src)
+	}
+	lib, err := parsePackage(filepath.Join(dir, "p"), srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// build builds the program with files overlaid; run runs it.
+	build := func(name string, files map[string][]byte) string {
+		t.Helper()
+		replace := map[string]string{}
+		for path, src := range files {
+			dst := filepath.Join(t.TempDir(), filepath.Base(path))
+			if err := os.WriteFile(dst, src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			replace[path] = dst
+		}
+		overlay := filepath.Join(t.TempDir(), "overlay.json")
+		b, _ := json.Marshal(map[string]any{"Replace": replace})
+		if err := os.WriteFile(overlay, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(t.TempDir(), name)
+		cmd := exec.Command("go", "build", "-overlay", overlay, "-o", bin, ".")
+		cmd.Dir, cmd.Env = dir, append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("building %s: %v\n%s", name, err, out)
+		}
+		return bin
+	}
+	run := func(bin string, id int) string {
+		t.Helper()
+		cmd := exec.Command(bin)
+		cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", schemaEnv, id))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("running %s as mutant %d: %v\n%s", bin, id, err, out)
+		}
+		return string(out)
+	}
+
+	files, err := lib.schema(toyMutants)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := files[filepath.Join(dir, "p", schemaFile)]; !ok {
+		t.Fatalf("the schema has no %s", schemaFile)
+	}
+	schema := build("schema", files) // once, run as each mutant
+
+	want := run(build("unmutated", nil), 0)
+	if got := run(schema, 0); got != want {
+		t.Errorf("the schema planting none prints %q; the library prints %q", got, want)
+	}
+	seen := map[string]bool{want: true}
+	for i, edits := range toyMutants {
+		alone, err := lib.rewrite(edits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := run(build(fmt.Sprint("mutant", i+1), alone), 0)
+		if got := run(schema, i+1); got != want {
+			t.Errorf("the schema planting mutant %d prints %q; the mutant alone prints %q", i+1, got, want)
+		}
+		if seen[want] {
+			t.Errorf("mutant %d prints %q, as the library or another mutant does: the toy does not tell them apart", i+1, want)
+		}
+		seen[want] = true
+	}
+}
+
+// TestSchema_RefusesRecover: a function that calls recover itself would
+// recover nothing one call deeper, so a schema refuses to plant it.
+func TestSchema_RefusesRecover(t *testing.T) {
+	lib, err := parsePackage("p", map[string][]byte{
+		"p/a.go": []byte("package p\n\nfunc handle(n int) {\n\tif v := recover(); v != nil && n > 0 {\n\t\tprintln(v)\n\t}\n}\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = lib.schema([][]edit{{{"handle", "n > 0", "n > 1"}}})
+	if err == nil || !strings.Contains(err.Error(), "calls recover itself") {
+		t.Errorf("schema of a function calling recover: got error %v; want one saying it calls recover itself", err)
 	}
 }
