@@ -300,12 +300,19 @@ func (s *service) callStop(ctx context.Context, exit func(ending)) (e ending) {
 	defer func() {
 		if e.outcome == OutcomeNone {
 			e = contained(recover(), s.name)
-			if e.outcome == OutcomeGoexit {
-				exit(e)
-			}
+			stopDidNotReturn(e, exit)
 		}
 	}()
 	return stopEnding(s.stopper().Stop(ctx))
+}
+
+// stopDidNotReturn hands on the ending of a Stop call that did not return:
+// a panic is contained (callStop returns it), a Goexit goes to exit, from
+// the goroutine's last deferred call.
+func stopDidNotReturn(e ending, exit func(ending)) {
+	if e.outcome == OutcomeGoexit {
+		exit(e)
+	}
 }
 
 // post delivers e to the events function through the outbox.

@@ -369,7 +369,12 @@ func (sv *supervisor) contain() {
 		return
 	}
 	sv.calling = false
-	e := contained(recover(), sv.s.name)
+	sv.carryOn(contained(recover(), sv.s.name))
+}
+
+// carryOn carries the loop on in a new goroutine, given the ending of the
+// attempt whose Runner did not return.
+func (sv *supervisor) carryOn(e ending) {
 	go loop(nil, nil, sv.carried(), &e)
 }
 

@@ -113,7 +113,7 @@ var mutants = []mutant{
 	{
 		Name:  "goexit-ends-loop",
 		Why:   "a Runner calling runtime.Goexit is never restarted",
-		Edits: []edit{{"(*supervisor).contain", "go loop(nil, nil, sv.carried(), &e)", "if e.outcome == OutcomeGoexit { sv.m.runs.Done() } else { go loop(nil, nil, sv.carried(), &e) }"}},
+		Edits: []edit{{"(*supervisor).carryOn", "go loop(nil, nil, sv.carried(), &e)", "if e.outcome == OutcomeGoexit { sv.m.runs.Done() } else { go loop(nil, nil, sv.carried(), &e) }"}},
 	},
 	{
 		Name:  "run-returns-before-runners",
@@ -131,9 +131,9 @@ var mutants = []mutant{
 		// A tick's panic is carried on (raised again); a Stop's must not be.
 		Name: "stop-panic-not-contained",
 		Why:  "a panicking Stopper takes the program down",
-		Edits: []edit{{"(*service).callStop",
-			"e = contained(recover(), s.name)",
-			"if v := recover(); v != nil { panic(v) }"}},
+		Edits: []edit{{"stopDidNotReturn",
+			"if e.outcome == OutcomeGoexit { exit(e) }",
+			"if e.outcome == OutcomeGoexit { exit(e) } else { panic(e.err) }"}},
 	},
 	{
 		Name: "deadline-instant-in-time",

@@ -63,7 +63,9 @@ func TestSchemaCompiles(t *testing.T) {
 	h := harness{libs: map[string]*pkgSource{}, libsMu: new(sync.Mutex), tmp: t.TempDir()}
 	byTags := map[string][][]edit{}
 	for _, m := range mutants {
-		if m.Suite == "" {
+		// A mutant of a function that calls recover itself cannot be
+		// planted a call deeper: the harness builds it alone instead.
+		if m.Suite == "" && h.schemable(m) {
 			byTags[m.Tags] = append(byTags[m.Tags], m.Edits)
 		}
 	}
