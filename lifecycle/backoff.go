@@ -61,14 +61,19 @@ type jitter struct {
 // wait is at least (1-fraction)*d and restarts keep backing off
 // exponentially; a faulty rnd cannot make a busy loop.
 func (j *jitter) apply(d time.Duration) time.Duration {
-	if j == nil || j.fraction == 0 || d <= 0 {
+	if j == nil || j.fraction == 0 {
 		return d
 	}
-	r := j.rnd()
-	if !(r >= 0) { // below 0, or NaN
-		r = 0
+	r := clampDraw(j.rnd())
+	// Rounding is monotonic, so the cut is at most d*fraction (which is
+	// below d) and never negative.
+	return d - time.Duration(float64(d)*j.fraction*r)
+}
+
+// clampDraw returns a random draw clamped into [0, 1], NaN as 0.
+func clampDraw(r float64) float64 {
+	if math.IsNaN(r) {
+		return 0
 	}
-	// r <= 1, and rounding is monotonic, so the cut is at most d*fraction
-	// (which is below d) and never negative.
-	return d - time.Duration(float64(d)*j.fraction*min(r, 1))
+	return min(max(r, 0), 1)
 }

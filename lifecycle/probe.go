@@ -262,7 +262,7 @@ func (p probe) quick(services []*service, q *request, shut, serving bool) bool {
 		return false
 	}
 	for _, s := range services {
-		if len(q.exclude) > 0 && q.excluded(s) {
+		if q.excluded(s) {
 			continue
 		}
 		if !p.judge(s, shut, serving).ok {
@@ -288,7 +288,7 @@ func (p probe) build(buf []byte, services []*service, q *request, shut, serving 
 		}
 	}
 	for _, s := range services {
-		if len(q.exclude) > 0 && q.excluded(s) {
+		if q.excluded(s) {
 			buf = append(buf, "[+]"...)
 			buf = append(buf, s.name...)
 			buf = append(buf, " excluded: ok\n"...)

@@ -18,7 +18,7 @@ func (p probe) buildJSON(buf []byte, services []*service, q *request, shut, serv
 	buf = append(buf, `{"status":"pass","checks":{`...)
 	n := 0
 	for _, s := range services {
-		if len(q.exclude) > 0 && q.excluded(s) {
+		if q.excluded(s) {
 			continue
 		}
 		v := p.judge(s, shut, serving)

@@ -82,9 +82,8 @@ func (f *failures) add(t time.Time, limit int, window time.Duration) bool {
 	for keep < len(f.times) && !f.times[keep].After(from) {
 		keep++
 	}
+	// A service gives up at the failure that makes limit, so no more than
+	// limit are ever kept.
 	f.times = append(f.times[keep:], t)
-	if len(f.times) > limit {
-		f.times = f.times[len(f.times)-limit:]
-	}
 	return len(f.times) >= limit
 }

@@ -491,9 +491,6 @@ func (sv *supervisor) retry(e ending, end time.Time, ran time.Duration) bool {
 // soon as the service is to stop. The caller has just found it not
 // stopping, and checks again after the wait.
 func (sv *supervisor) backOff(d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
 	halt := sv.m.halt
 	if sv.ordered() {
 		halt = sv.ctx.Done() // each turn cancels its ctx

@@ -159,11 +159,7 @@ func (w *Worker) firstDelay() time.Duration {
 	if w.spread == 0 {
 		return 0
 	}
-	r := w.rnd()
-	if !(r >= 0) {
-		r = 0
-	}
-	return min(time.Duration(float64(w.spread)*min(r, 1)), w.spread)
+	return min(time.Duration(float64(w.spread)*clampDraw(w.rnd())), w.spread)
 }
 
 // call calls fn once and returns how it ended. A panic or Goexit is

@@ -47,8 +47,6 @@ var issue8Mutants = []mutant{
 		Name: "giveup-one-late",
 		Why:  "a service gives up at the failure after the one that makes n within the window (C7.3)",
 		Edits: []edit{
-			{"(*failures).add", "len(f.times) > limit", "len(f.times) > limit+1"},
-			{"(*failures).add", "f.times[len(f.times)-limit:]", "f.times[len(f.times)-limit-1:]"},
 			{"(*failures).add", "len(f.times) >= limit", "len(f.times) > limit"},
 		},
 	},

@@ -14,7 +14,7 @@ func init() {
 		mutant{
 			Name:  "readiness-ignores-exclude",
 			Why:   "readiness checks the services ?exclude names, as if no exclusion were given",
-			Edits: []edit{{"probe.quick", "len(q.exclude) > 0 && q.excluded(s)", "p.live && len(q.exclude) > 0 && q.excluded(s)"}, {"probe.build", "len(q.exclude) > 0 && q.excluded(s)", "p.live && len(q.exclude) > 0 && q.excluded(s)"}, {"probe.buildJSON", "len(q.exclude) > 0 && q.excluded(s)", "p.live && len(q.exclude) > 0 && q.excluded(s)"}},
+			Edits: []edit{{"probe.quick", "q.excluded(s)", "p.live && q.excluded(s)"}, {"probe.build", "q.excluded(s)", "p.live && q.excluded(s)"}, {"probe.buildJSON", "q.excluded(s)", "p.live && q.excluded(s)"}},
 		},
 		mutant{
 			Name:  "probe-backing-off-ready",
