@@ -63,6 +63,7 @@ func main() {
 	run := flag.String("run", "", "only mutants whose name matches this regexp")
 	list := flag.Bool("list", false, "list the mutants and exit")
 	timeout := flag.Duration("timeout", 5*time.Minute, "time limit per mutant")
+	shrink := flag.Duration("shrinktime", 2*time.Second, "rapid's time to shrink a failing schedule (the catch is found before; the shrunk schedule is only shown)")
 	verbose := flag.Bool("v", false, "print each judge's output")
 	parallel := flag.Int("parallel", runtime.GOMAXPROCS(0), "builds and judges run at once")
 	oneByOne := flag.Bool("one-by-one", false, "build each mutant on its own, not all in one schema")
@@ -85,7 +86,7 @@ func main() {
 		fatal(err)
 	}
 
-	h := harness{libs: map[string]*pkgSource{}, libsMu: new(sync.Mutex), checks: *checks, seed: *seed, timeout: *timeout, tmp: tmp, simDir: simDir}
+	h := harness{libs: map[string]*pkgSource{}, libsMu: new(sync.Mutex), checks: *checks, seed: *seed, timeout: *timeout, shrink: *shrink, tmp: tmp, simDir: simDir}
 	var todo []mutant
 	for _, m := range mutants {
 		if filter.MatchString(m.Name) {
@@ -304,6 +305,7 @@ type harness struct {
 	checks  int
 	seed    uint64
 	timeout time.Duration
+	shrink  time.Duration // rapid's shrink time per failing judge
 	tmp     string
 	simDir  string // the sim's directory, where its tests run
 }
@@ -340,7 +342,8 @@ func (h harness) try(m mutant, overlay string) result {
 		args = append(args, m.Suite)
 	} else {
 		args = append(args, "-run", "^"+m.judge()+"$", "./sim",
-			fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile")
+			fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile",
+			fmt.Sprintf("-rapid.shrinktime=%v", h.shrink))
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	defer cancel()
@@ -551,7 +554,8 @@ func (h harness) runJudge(bin, test string, id int) result {
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-test.run=^"+test+"$", "-test.count=1", "-test.paniconexit0",
-		fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile")
+		fmt.Sprintf("-rapid.checks=%d", h.checks), fmt.Sprintf("-rapid.seed=%d", h.seed), "-rapid.nofailfile",
+		fmt.Sprintf("-rapid.shrinktime=%v", h.shrink))
 	cmd.Dir = h.simDir
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d", schemaEnv, id))
 	var out bytes.Buffer
