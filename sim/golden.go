@@ -3,10 +3,14 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle"
 )
 
 // Golden is one case of the golden corpus (testdata/golden, described in
@@ -85,10 +89,10 @@ func FormatSchedule(s Schedule) (string, error) {
 		return "", errors.New("golden: the default logger is not yet in the format")
 	case slices.ContainsFunc(s.HealthVia, func(v string) bool { return v != ViaCall }):
 		return "", errors.New("golden: health samples over HTTP are not yet in the format")
-	case s.Gate > 0:
-		return "", errors.New("golden: gated start is not yet in the format")
-	case len(s.Probes) > 0 || s.GiveUpProbes:
-		return "", errors.New("golden: probes are not yet in the format")
+	case s.Gate < 0:
+		return "", errors.New("golden: a gated start is WithGatedStart(t), t > 0")
+	case s.GiveUpProbes:
+		return "", errors.New("golden: probes from the GaveUp event are not yet in the format")
 	case s.Drain < 0 || (s.Drain > 0 && !s.ordered()):
 		return "", errors.New("golden: a drain is WithDrain(d), d > 0, with an ordered shutdown or Serve")
 	}
@@ -120,18 +124,25 @@ func FormatSchedule(s Schedule) (string, error) {
 	if s.Drain > 0 && s.ordered() {
 		line("drain d=%s", goldenDur(s.Drain))
 	}
+	if s.Gate > 0 {
+		line("gate timeout=%s", goldenDur(s.Gate))
+	}
 	for _, at := range s.HealthAt {
 		line("sample at=%s", goldenDur(at))
 	}
 	for _, at := range s.StatesAt {
 		line("states at=%s", goldenDur(at))
 	}
+	for _, p := range s.Probes {
+		req, err := goldenProbe(p)
+		if err != nil {
+			return "", err
+		}
+		line("probe at=%s %s", goldenDur(p.At), req)
+	}
 	for i, sv := range s.Services {
 		if sv.Worker != nil {
 			return "", fmt.Errorf("golden: %s: Workers are not yet in the format", Name(i))
-		}
-		if sv.NotifyReady {
-			return "", fmt.Errorf("golden: %s: NotifyReady is not yet in the format", Name(i))
 		}
 		line("service %s", Name(i))
 		if l := sv.Limit; l != nil {
@@ -140,16 +151,23 @@ func FormatSchedule(s Schedule) (string, error) {
 		if sv.Essential {
 			line("  essential")
 		}
+		if sv.NotifyReady {
+			line("  notify-ready")
+		}
 		for _, st := range sv.Steps {
+			ready := ""
+			if sv.NotifyReady {
+				ready = " ready=" + goldenStamp(st.Ready)
+			}
 			switch {
 			case st.Wait && st.Honour:
-				line("  run wait")
+				line("  run wait%s", ready)
 			case st.Wait:
-				line("  run wait+%s %s", goldenDur(st.Run), endShape(st.End, st.Shape))
+				line("  run wait+%s %s%s", goldenDur(st.Run), endShape(st.End, st.Shape), ready)
 			case st.Honour:
-				line("  run %s honour %s", goldenDur(st.Run), endShape(st.End, st.Shape))
+				line("  run %s honour %s%s", goldenDur(st.Run), endShape(st.End, st.Shape), ready)
 			default:
-				line("  run %s %s", goldenDur(st.Run), endShape(st.End, st.Shape))
+				line("  run %s %s%s", goldenDur(st.Run), endShape(st.End, st.Shape), ready)
 			}
 		}
 		if sp := sv.Stopper; sp != nil {
@@ -225,7 +243,7 @@ func parseSchedule(text string, first int) (Schedule, error) {
 func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string) error {
 	key, args := f[0], f[1:]
 	if *sv == nil && key != "service" {
-		if seen[key] && key != "sample" && key != "states" {
+		if seen[key] && key != "sample" && key != "states" && key != "probe" {
 			return errors.New("repeated")
 		}
 		seen[key] = true
@@ -240,6 +258,10 @@ func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string
 		return nil
 	case *sv != nil:
 		return parseGoldenService(*sv, key, args)
+	case key == "probe":
+		p, err := parseGoldenProbe(args)
+		s.Probes = append(s.Probes, p)
+		return err
 	case key == "ordered":
 		if len(args) != 0 {
 			return errors.New("want \"ordered\", with no fields")
@@ -277,6 +299,14 @@ func parseGoldenLine(s *Schedule, sv **Service, seen map[string]bool, f []string
 		}
 		if s.Drain <= 0 {
 			return errors.New("a drain is WithDrain(d) with d > 0")
+		}
+		return nil
+	case "gate":
+		if err := kv.read("timeout", &s.Gate); err != nil {
+			return err
+		}
+		if s.Gate <= 0 {
+			return errors.New("a gated start is WithGatedStart(t) with t > 0")
 		}
 		return nil
 	case "sample":
@@ -318,29 +348,18 @@ func parseGoldenService(sv *Service, key string, args []string) error {
 		}
 		sv.Essential = true
 		return nil
-	case key == "run" && len(args) == 1 && args[0] == "wait":
-		sv.Steps = append(sv.Steps, Step{Wait: true, Honour: true})
+	case key == "notify-ready":
+		if sv.NotifyReady || len(args) != 0 || len(sv.Steps) > 0 {
+			return errors.New("want one \"notify-ready\" line, with no fields, before the \"run\" lines")
+		}
+		sv.NotifyReady = true
 		return nil
 	case key == "run":
-		st := Step{}
-		if len(args) == 3 && args[1] == "honour" {
-			st.Honour, args = true, []string{args[0], args[2]}
-		}
-		if len(args) != 2 {
-			return errors.New("want \"run <duration> [honour] <outcome>\", \"run wait\" or \"run wait+<duration> <outcome>\"")
-		}
-		d, wait := strings.CutPrefix(args[0], "wait+")
-		if wait && st.Honour {
-			return errors.New("\"run wait+<duration>\" ignores ctx: it cannot honour it")
-		}
-		var err error
-		st.Wait = wait
-		if st.Run, err = parseGoldenDur(d); err != nil {
+		ready, args, err := cutGoldenReady(sv, args)
+		if err != nil {
 			return err
 		}
-		st.End, st.Shape, err = parseGoldenEnd(args[1], Shapes, Nil, Error, Panic, Goexit, Finished)
-		sv.Steps = append(sv.Steps, st)
-		return err
+		return parseGoldenRun(sv, args, ready)
 	case key == "stop" && sv.Stopper != nil:
 		return errors.New("a second \"stop\" line")
 	case key == "stop" && len(args) == 1 && args[0] == "block":
@@ -383,6 +402,150 @@ func parseGoldenService(sv *Service, key string, args []string) error {
 		return parseGoldenPiece(sv.Health, args[1:])
 	}
 	return errors.New("unknown line in a service")
+}
+
+// cutGoldenReady cuts the "ready=<instant>" field that ends each "run" line
+// of a notify-ready service: when, after the call, its Run calls Ready
+// ("never": it does not). Without the field, at once.
+func cutGoldenReady(sv *Service, args []string) (time.Duration, []string, error) {
+	if len(args) == 0 {
+		return 0, args, nil
+	}
+	v, ok := strings.CutPrefix(args[len(args)-1], "ready=")
+	if !ok {
+		return 0, args, nil
+	}
+	if !sv.NotifyReady {
+		return 0, nil, errors.New("\"ready=\" is for a service with \"notify-ready\" before its \"run\" lines")
+	}
+	d, err := parseGoldenStamp(v)
+	if err == nil && d < 0 && d != Unset {
+		err = errors.New("\"ready=\" wants an instant after the call, or never")
+	}
+	return d, args[:len(args)-1], err
+}
+
+// parseGoldenRun reads the fields of a "run" line, less its "ready=".
+func parseGoldenRun(sv *Service, args []string, ready time.Duration) error {
+	if len(args) == 1 && args[0] == "wait" {
+		sv.Steps = append(sv.Steps, Step{Wait: true, Honour: true, Ready: ready})
+		return nil
+	}
+	st := Step{Ready: ready}
+	if len(args) == 3 && args[1] == "honour" {
+		st.Honour, args = true, []string{args[0], args[2]}
+	}
+	if len(args) != 2 {
+		return errors.New("want \"run <duration> [honour] <outcome>\", \"run wait\" or \"run wait+<duration> <outcome>\", then \"ready=\" with \"notify-ready\"")
+	}
+	d, wait := strings.CutPrefix(args[0], "wait+")
+	if wait && st.Honour {
+		return errors.New("\"run wait+<duration>\" ignores ctx: it cannot honour it")
+	}
+	var err error
+	st.Wait = wait
+	if st.Run, err = parseGoldenDur(d); err != nil {
+		return err
+	}
+	st.End, st.Shape, err = parseGoldenEnd(args[1], Shapes, Nil, Error, Panic, Goexit, Finished)
+	sv.Steps = append(sv.Steps, st)
+	return err
+}
+
+// goldenProbe writes a probe's request, less its instant: "<method>
+// <path>[?<query>][ accept=<string>]", the path and query as the sim
+// makes them (Probe.target).
+func goldenProbe(p Probe) (string, error) {
+	switch {
+	case p.Method != http.MethodGet && p.Method != http.MethodHead && p.Method != http.MethodPost:
+		return "", fmt.Errorf("golden: probe method %q: want GET, HEAD or POST", p.Method)
+	case p.One != "" && (strings.ContainsAny(p.One, "/?\" \t\n") || !isPrintable(p.One)):
+		return "", fmt.Errorf("golden: probe of the service %q: not a name the format can write in a path", p.One)
+	}
+	path, query := p.target()
+	if query != "" {
+		path += "?" + query
+	}
+	req := p.Method + " " + path
+	if p.Accept != "" {
+		req += " accept=" + goldenQuote(p.Accept)
+	}
+	return req, nil
+}
+
+// isPrintable says whether s has only printable ASCII.
+func isPrintable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// parseGoldenProbe reads the fields of a "probe" line: what goldenProbe
+// writes, after "at=<duration>".
+func parseGoldenProbe(args []string) (Probe, error) {
+	var p Probe
+	if len(args) < 3 || len(args) > 4 {
+		return p, errors.New("want \"probe at=<duration> <method> <path>[?<query>] [accept=<string>]\"")
+	}
+	at, ok := strings.CutPrefix(args[0], "at=")
+	if !ok {
+		return p, errors.New("want \"at=<duration>\" first")
+	}
+	var err error
+	if p.At, err = parseGoldenDur(at); err != nil {
+		return p, err
+	}
+	p.Method = args[1]
+	if p.Method != http.MethodGet && p.Method != http.MethodHead && p.Method != http.MethodPost {
+		return p, fmt.Errorf("probe method %q: want GET, HEAD or POST", p.Method)
+	}
+	if len(args) == 4 {
+		v, ok := strings.CutPrefix(args[3], "accept=")
+		if !ok {
+			return p, errors.New("want \"accept=<string>\" last")
+		}
+		if p.Accept, err = goldenUnquote(v); err != nil {
+			return p, err
+		}
+		if p.Accept == "" {
+			return p, errors.New("accept=\"\": leave the field out for no Accept header")
+		}
+	}
+	path, query, hasQuery := strings.Cut(args[2], "?")
+	switch {
+	case path == "/livez" || strings.HasPrefix(path, "/livez/"):
+		p.Live, path = true, path[len("/livez"):]
+	case path == "/readyz" || strings.HasPrefix(path, "/readyz/"):
+		path = path[len("/readyz"):]
+	default:
+		return p, fmt.Errorf("probe path %q: want /livez, /readyz, /livez/<service> or /readyz/<service>", args[2])
+	}
+	if path != "" {
+		if p.One = path[1:]; p.One == "" || strings.Contains(p.One, "/") {
+			return p, fmt.Errorf("probe path %q: want one service name after the probe's path", args[2])
+		}
+	}
+	if hasQuery {
+		for k, q := range strings.Split(query, "&") {
+			x, isExclude := strings.CutPrefix(q, "exclude=")
+			switch {
+			case q == "verbose" && k == 0:
+				p.Verbose = true
+			case isExclude:
+				name, err := url.QueryUnescape(x)
+				if err != nil || slices.Contains(p.Exclude, name) {
+					return p, fmt.Errorf("probe query %q: a bad or repeated exclude", query)
+				}
+				p.Exclude = append(p.Exclude, name)
+			default:
+				return p, fmt.Errorf("probe query %q: want [verbose][&exclude=<name>]..., verbose first", query)
+			}
+		}
+	}
+	return p, nil
 }
 
 // parseGoldenPiece reads the fields of a "health piece" line.
@@ -639,11 +802,13 @@ func goldenUnquote(q string) (string, error) {
 
 // GoldenTrace renders t in the golden format (docs/golden.md): one fact
 // per line, each starting with what it is about, every time exact, every
-// text quoted. Workers' ticks, HTTP answers, probes and misuse are left
-// out: they are not yet in the format. The lines of an ordered shutdown,
-// the give-ups, Serve's error and the States samples appear only when the
-// trace has them, so a schedule without those features renders as it did
-// before they were in the format.
+// text quoted. Workers' ticks, HTTP answers of HealthHandler, the probes
+// asked at each give-up and misuse are left out: they are not yet in the
+// format. The lines of an ordered shutdown, the give-ups, Serve's error,
+// the States samples and the probes appear only when the trace has them,
+// and a start timeout's error (C9.4) has a text no other error has, so a
+// schedule without those features renders as it did before they were in
+// the format.
 func GoldenTrace(t *Trace) string {
 	var b strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -668,9 +833,9 @@ func GoldenTrace(t *Trace) string {
 			}
 			switch {
 			case e.Kind == "GaveUp":
-				ev += " " + goldenGiveUp(e.Outcome, e.Detail)
+				ev += " " + goldenGiveUp(name, e.Outcome, e.Detail)
 			case e.Outcome != "":
-				ev += fmt.Sprintf(" %s %s", e.Outcome, goldenQuote(e.Detail))
+				ev += fmt.Sprintf(" %s %s", e.Outcome, goldenError(name, e.Detail))
 			}
 			line("%s d=%s%s", ev, goldenDur(e.Duration), goldenFlag(e.Canceled, " canceled"))
 		}
@@ -738,9 +903,12 @@ func GoldenTrace(t *Trace) string {
 		for _, e := range m.Entries {
 			states += fmt.Sprintf(" {%s %s since=%s%s attempts=%d restarts=%d failures=%d error=%s fail=%s until=%s}", e.Name,
 				goldenQuote(e.State), goldenStamp(e.Since), goldenFlag(e.Ready, " ready"), e.Attempts, e.Restarts, e.ConsecutiveFailures,
-				goldenQuote(e.LastError), goldenStamp(e.LastFailure), goldenStamp(e.BackoffUntil))
+				goldenError(e.Name, e.LastError), goldenStamp(e.LastFailure), goldenStamp(e.BackoffUntil))
 		}
 		line("%s", states)
+	}
+	for _, p := range t.Probes {
+		line("probe at=%s %s -> %s", goldenDur(p.At), goldenProbeReq(p.Req), goldenProbeAnswer(p))
 	}
 	for _, l := range t.StrayLogs {
 		line("stray-log %s", goldenQuote(l))
@@ -768,14 +936,97 @@ func goldenServiceAt(s string) string {
 // *GiveUpError's limit, then the failure as AttemptEnded gives it), as
 // "<outcome> <text> limit=<n>/<window>". A detail not of that form is
 // quoted whole.
-func goldenGiveUp(o Outcome, detail string) string {
+func goldenGiveUp(name string, o Outcome, detail string) string {
 	limit, text, ok := strings.Cut(detail, ": ")
 	n, window, ok2 := strings.Cut(limit, " in ")
 	d, err := time.ParseDuration(window)
 	if _, errN := strconv.Atoi(n); !ok || !ok2 || err != nil || errN != nil {
 		return fmt.Sprintf("%s %s", o, goldenQuote(detail))
 	}
-	return fmt.Sprintf("%s %s limit=%s/%s", o, goldenQuote(text), n, goldenDur(d))
+	return fmt.Sprintf("%s %s limit=%s/%s", o, goldenError(name, text), n, goldenDur(d))
+}
+
+// goldenError writes the text of a failure of service name as the Manager
+// classified it (an AttemptEnded or GaveUp event's, a States LastError):
+// quoted, except the error of an attempt not ready within its start
+// timeout (C9.4), whose wording is the library's, not the contract's. The
+// sim holds it to the text "lifecycle: service <name> not ready within its
+// start timeout <t>: <ErrStartTimeout's text>" (startTimeoutText); the
+// trace gives what the contract fixes, that it is that failure:
+// start-timeout.
+func goldenError(name, text string) string {
+	rest, ok := strings.CutPrefix(text, fmt.Sprintf("lifecycle: service %q not ready within its start timeout ", name))
+	gate, tail, ok2 := strings.Cut(rest, ": ")
+	d, err := time.ParseDuration(gate)
+	if ok && ok2 && err == nil && tail == lifecycle.ErrStartTimeout.Error() && text == startTimeoutText(name, d) {
+		return "start-timeout"
+	}
+	return goldenQuote(text)
+}
+
+// goldenProbeReq rewrites a probe's request as the trace holds it
+// (Probe.String: "<instant> <method> <path>[?<query>][ Accept=<Go
+// quoted>]") as the schedule's "probe" line writes it, less the instant;
+// anything else is quoted whole.
+func goldenProbeReq(req string) string {
+	f := strings.SplitN(req, " ", 4)
+	if len(f) < 3 {
+		return goldenQuote(req)
+	}
+	out := f[1] + " " + f[2]
+	if len(f) == 4 {
+		q, ok := strings.CutPrefix(f[3], "Accept=")
+		accept, err := strconv.Unquote(q)
+		if !ok || err != nil {
+			return goldenQuote(req)
+		}
+		out += " accept=" + goldenQuote(accept)
+	}
+	return out
+}
+
+// goldenProbeAnswer writes a probe's answer as the sim records it
+// (serveProbe): the status code, the headers that matter as key=<string>
+// (type, cache, nosniff, vary; allow for a 405), the Content-Length as
+// length=body (that of the body), length=<n> (a HEAD's), length=set (a
+// HEAD's of JSON, whose bytes are the library's) or length=<what is
+// wrong>; then "body" and each line of the body (text), or of the sim's
+// canonical lines of its JSON (canonJSON), quoted. An answer the sim
+// records in another shape is quoted whole.
+func goldenProbeAnswer(p ProbeSample) string {
+	code, rest, _ := strings.Cut(p.HTTP, " ")
+	if _, err := strconv.Atoi(code); err != nil {
+		return goldenQuote(p.HTTP)
+	}
+	out := code
+	for rest != "" {
+		if v, ok := strings.CutPrefix(rest, "length "); ok {
+			switch _, err := strconv.Atoi(v); {
+			case v == "of the body":
+				v = "body"
+			case v == "set" || err == nil:
+			default:
+				v = goldenQuote(v)
+			}
+			out += " length=" + v
+			break
+		}
+		key, after, ok := strings.Cut(rest, "=")
+		q, err := strconv.QuotedPrefix(after)
+		if !ok || err != nil || strings.Contains(key, " ") {
+			return goldenQuote(p.HTTP)
+		}
+		v, _ := strconv.Unquote(q)
+		out += " " + key + "=" + goldenQuote(v)
+		rest = strings.TrimPrefix(after[len(q):], " ")
+	}
+	if len(p.Body) > 0 {
+		out += " body"
+		for _, l := range p.Body {
+			out += " " + goldenQuote(l)
+		}
+	}
+	return out
 }
 
 // goldenFlag is text if set, else "".
