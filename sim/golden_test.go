@@ -195,6 +195,14 @@ func TestParseGolden_Errors(t *testing.T) {
 		{"LimitNoWindow", head + "cancel at=1s\nshutdown at=0s timeout=0s\nservice svc0\n  limit n=1 window=0s\n\ntrace:\n", "window > 0"},
 		{"LimitTwice", head + "cancel at=1s\nshutdown at=0s timeout=0s\nservice svc0\n  limit n=1 window=1s\n  limit n=2 window=1s\n\ntrace:\n", "second"},
 		{"EssentialTwice", head + "cancel at=1s\nshutdown at=0s timeout=0s\nservice svc0\n  essential\n  essential\n\ntrace:\n", "one \"essential\""},
+		{"GateZero", head + "cancel at=1s\nshutdown at=0s timeout=0s\ngate timeout=0s\n\ntrace:\n", "t > 0"},
+		{"ReadyWithoutNotify", head + "cancel at=1s\nshutdown at=0s timeout=0s\nservice svc0\n  run wait ready=1s\n\ntrace:\n", "notify-ready"},
+		{"NotifyAfterRun", head + "cancel at=1s\nshutdown at=0s timeout=0s\nservice svc0\n  run wait\n  notify-ready\n\ntrace:\n", "before"},
+		{"ReadyNegative", head + "cancel at=1s\nshutdown at=0s timeout=0s\nservice svc0\n  notify-ready\n  run wait ready=-2s\n\ntrace:\n", "after the call"},
+		{"ProbePath", head + "cancel at=1s\nshutdown at=0s timeout=0s\nprobe at=1s GET /healthz\n\ntrace:\n", "/livez"},
+		{"ProbeMethod", head + "cancel at=1s\nshutdown at=0s timeout=0s\nprobe at=1s PUT /livez\n\ntrace:\n", "GET, HEAD or POST"},
+		{"ProbeQuery", head + "cancel at=1s\nshutdown at=0s timeout=0s\nprobe at=1s GET /livez?exclude=a&verbose\n\ntrace:\n", "verbose first"},
+		{"ProbeNoAt", head + "cancel at=1s\nshutdown at=0s timeout=0s\nprobe GET /livez 1s\n\ntrace:\n", "at="},
 		{"Unterminated", head + "cancel at=1s\nshutdown at=0s timeout=0s\nservice svc0\n" +
 			"  health piece until=1s name=\"a ok=never\n\ntrace:\n", "unterminated"},
 	}
