@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -16,8 +17,15 @@ func Verify(s Schedule, runs ...*Trace) error {
 	exp := Model(s)
 	f := &Failure{Schedule: s, Want: Resolve(exp, runs[0]), Got: runs[0]}
 	f.Violations = Check(s, &exp, runs[0])
-	first := runs[0].String()
+	first := ""
 	for k, r := range runs[1:] {
+		// Equal traces render alike: render only when they are not.
+		if reflect.DeepEqual(r, runs[0]) {
+			continue
+		}
+		if first == "" {
+			first = runs[0].String()
+		}
 		if text := r.String(); text != first {
 			f.Nondeterminism = fmt.Sprintf("run 1 and run %d of the same schedule differ (-run 1 +run %d):\n%s",
 				k+2, k+2, cmp.Diff(strings.Split(first, "\n"), strings.Split(text, "\n")))
