@@ -277,6 +277,23 @@ func main() {
 			fmt.Println(indent(res.output))
 		}
 	}
+	// Where the time went, for docs/performance.md.
+	var sum [3]struct {
+		n         int
+		wall, cpu time.Duration
+	}
+	for _, b := range slices.Concat(mapped(tagSets, builds), mapped(tagSets, schemas)) {
+		sum[0].n, sum[0].wall, sum[0].cpu = sum[0].n+1, sum[0].wall+b.elapsed, sum[0].cpu+b.cpu
+	}
+	for _, bl := range baselines {
+		sum[1].n, sum[1].wall, sum[1].cpu = sum[1].n+1, sum[1].wall+bl.res.elapsed, sum[1].cpu+bl.res.cpu
+	}
+	for _, res := range results {
+		sum[2].n, sum[2].wall, sum[2].cpu = sum[2].n+1, sum[2].wall+res.elapsed, sum[2].cpu+res.cpu
+	}
+	fmt.Printf("\n%d builds took %.0fs (%.0fs CPU), %d baselines %.0fs (%.0fs CPU), %d mutants %.0fs (%.0fs CPU), -parallel %d\n",
+		sum[0].n, sum[0].wall.Seconds(), sum[0].cpu.Seconds(), sum[1].n, sum[1].wall.Seconds(), sum[1].cpu.Seconds(),
+		sum[2].n, sum[2].wall.Seconds(), sum[2].cpu.Seconds(), max(*parallel, 1))
 	if survived+broken+unjudged > 0 {
 		fatal(fmt.Errorf("%d mutants survived, %d could not be planted, %d not run: their judge fails on the unmutated code",
 			survived, broken, unjudged))
@@ -315,6 +332,7 @@ type result struct {
 	checks  string // checks until the first failure, as rapid counts them (+1)
 	shrunk  string // size of the shrunk schedule, as the sim reports it
 	elapsed time.Duration
+	cpu     time.Duration // user and system, of the process and what it waited for
 	output  string
 	err     error // the mutant could not be planted or run
 }
@@ -352,7 +370,7 @@ func (h harness) try(m mutant, overlay string) result {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	runErr := cmd.Run()
-	res := result{elapsed: time.Since(start), output: out.String(), checks: "-", shrunk: "-"}
+	res := result{elapsed: time.Since(start), cpu: cpuTime(cmd), output: out.String(), checks: "-", shrunk: "-"}
 
 	text := out.String()
 	switch {
@@ -388,6 +406,8 @@ type testBin struct {
 	overlay string // "" for the unmutated library
 	bin     string
 	err     error // it does not build
+	elapsed time.Duration
+	cpu     time.Duration
 
 	// A schema's: the edits of each mutant it plants (mutant i+1's at
 	// i), and those left out, to be built alone, because the compiler
@@ -407,7 +427,11 @@ func (h harness) build(b *testBin) {
 		args = append(args, "-overlay", b.overlay)
 	}
 	b.err = nil
-	if out, err := exec.Command("go", append(args, "./sim")...).CombinedOutput(); err != nil {
+	cmd := exec.Command("go", append(args, "./sim")...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	b.elapsed, b.cpu = b.elapsed+time.Since(start), b.cpu+cpuTime(cmd)
+	if err != nil {
 		b.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, indent(string(out)))
 	}
 }
@@ -438,6 +462,15 @@ func (h harness) buildSchema(b *testBin) {
 			return
 		}
 	}
+}
+
+// cpuTime is the user and system time cmd, run, took, with the
+// processes it waited for.
+func cpuTime(cmd *exec.Cmd) time.Duration {
+	if cmd.ProcessState == nil {
+		return 0
+	}
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 }
 
 // compileError is where a compiler error is: file, line.
@@ -562,7 +595,7 @@ func (h harness) runJudge(bin, test string, id int) result {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	runErr := cmd.Run()
-	res := result{elapsed: time.Since(start), output: out.String(), checks: "-", shrunk: "-"}
+	res := result{elapsed: time.Since(start), cpu: cpuTime(cmd), output: out.String(), checks: "-", shrunk: "-"}
 	text := out.String()
 	var exit *exec.ExitError
 	switch {
