@@ -86,7 +86,7 @@ type Manager struct {
 	labels  bool                    // WithGoroutineLabels
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
-	mu        sync.Mutex // guards services, names, reporters, running, ordered, serving, sv of each service, gaveUp
+	mu        sync.Mutex // guards services, block, names, reporters, running, ordered, serving, gaveUp, and Run's set-up of each service
 	services  []*service
 	block     []service           // where the next services are made: see newService
 	names     map[string]struct{} // for Register; dropped once Run has closed registration

@@ -528,8 +528,7 @@ func (h harness) plantSchema(tags string, muts [][]edit) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	replace := map[string]string{}
-	for file, src := range files {
+	for file := range files {
 		abs, err := filepath.Abs(file)
 		if err != nil {
 			return "", err
@@ -537,18 +536,9 @@ func (h harness) plantSchema(tags string, muts [][]edit) (string, error) {
 		if _, err := os.Stat(abs); filepath.Base(file) == schemaFile && err == nil {
 			return "", fmt.Errorf("%s exists: the schema would replace it", file)
 		}
-		dst := filepath.Join(dir, filepath.Base(file))
-		if err := os.WriteFile(dst, src, 0o644); err != nil {
-			return "", err
-		}
-		replace[abs] = dst
 	}
-	b, err := json.Marshal(map[string]any{"Replace": replace})
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "overlay.json")
-	return path, os.WriteFile(path, b, 0o644)
+	return writeOverlay(files, func(file string) string { return filepath.Join(dir, filepath.Base(file)) },
+		filepath.Join(dir, "overlay.json"))
 }
 
 // mapped is m's values at keys, in their order, where there is one.
@@ -735,24 +725,31 @@ func (h harness) plant(m mutant) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mutant %s is stale: %v", m.Name, err)
 	}
+	return writeOverlay(files, func(file string) string { return filepath.Join(h.tmp, m.Name+"-"+filepath.Base(file)) },
+		filepath.Join(h.tmp, m.Name+".json"))
+}
+
+// writeOverlay writes each of files (their source by path) to dst(path)
+// and, at overlay, a go build -overlay file replacing each with its copy;
+// it returns overlay.
+func writeOverlay(files map[string][]byte, dst func(string) string, overlay string) (string, error) {
 	replace := map[string]string{}
 	for file, src := range files {
 		abs, err := filepath.Abs(file)
 		if err != nil {
 			return "", err
 		}
-		dst := filepath.Join(h.tmp, m.Name+"-"+filepath.Base(file))
-		if err := os.WriteFile(dst, src, 0o644); err != nil {
+		to := dst(file)
+		if err := os.WriteFile(to, src, 0o644); err != nil {
 			return "", err
 		}
-		replace[abs] = dst
+		replace[abs] = to
 	}
 	b, err := json.Marshal(map[string]any{"Replace": replace})
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(h.tmp, m.Name+".json")
-	return path, os.WriteFile(path, b, 0o644)
+	return overlay, os.WriteFile(overlay, b, 0o644)
 }
 
 // lib returns the library's source as a build with tags sees it.
