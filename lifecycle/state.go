@@ -119,6 +119,12 @@ type instant int64
 // instant returns t as an instant.
 func (m *Manager) instant(t time.Time) instant { return instant(t.Sub(m.epoch)) }
 
+// now returns the clock's reading as an instant. It asks the clock for
+// the time since the epoch rather than for the time: on the real clock
+// that reads the monotonic clock alone, where time.Now reads the wall
+// clock too, and every attempt reads it twice (docs/performance.md).
+func (m *Manager) now() instant { return instant(m.clock.Since(m.epoch)) }
+
 // time returns the time.Time that i stands for.
 func (m *Manager) time(i instant) time.Time { return m.epoch.Add(time.Duration(i)) }
 
@@ -154,14 +160,17 @@ func (s *service) state(m *Manager) ServiceState {
 
 // enter moves s to state at the instant at, unless s is in a final state
 // (Abandoned may still replace Stopped). It reports whether it moved.
+// (Nothing between Lock and Unlock can panic, so no defer: enter and
+// started are on every service's path, and small frames keep it short.)
 func (s *service) enter(state State, at instant) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if now := s.st.state(); now.final() && !(state == StateAbandoned && now == StateStopped) {
-		return false
+	now := s.st.state()
+	moved := !now.final() || (state == StateAbandoned && now == StateStopped)
+	if moved {
+		s.st.set(state, at, state == StateRunning)
 	}
-	s.st.set(state, at, state == StateRunning)
-	return true
+	s.mu.Unlock()
+	return moved
 }
 
 // stopping moves s to Stopping at the instant at, if it is live: started,
@@ -178,13 +187,13 @@ func (s *service) stopping(at instant) {
 // started records the start of an attempt at the instant at.
 func (s *service) started(at instant, waitReady bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.st.word += 1 << attemptShift
 	if waitReady {
 		s.st.set(StateStarting, at, false)
 	} else {
 		s.st.set(StateRunning, at, true)
 	}
+	s.mu.Unlock()
 }
 
 // failed records a failure that ended at end (the instant at), after a run

@@ -52,7 +52,7 @@ func init() {
 		mutant{
 			Name:  "abandoned-replaces-final",
 			Why:   "an abandoned Stop replaces a final state other than stopped: a service that finished or gave up is reported abandoned",
-			Edits: []edit{{"(*service).enter", "now.final() && !(state == StateAbandoned && now == StateStopped)", "now.final() && state != StateAbandoned"}},
+			Edits: []edit{{"(*service).enter", "!now.final() || (state == StateAbandoned && now == StateStopped)", "!now.final() || state == StateAbandoned"}},
 		},
 	)
 }
