@@ -88,13 +88,13 @@ type Manager struct {
 
 	mu        sync.Mutex // guards services, block, names, reporters, running, ordered, serving, gaveUp, and Run's set-up of each service
 	services  []*service
-	block     []service           // where the next services are made: see newService
-	names     map[string]struct{} // for Register; dropped once Run has closed registration
-	reporters []*service          // the services that implement HealthReporter
-	running   bool                // Run was called: registration is closed
-	ordered   bool                // shutdown is ordered: WithOrderedShutdown, or Serve
-	serving   bool                // Serve was called: an Essential service that gives up escalates (liveness, C10)
-	gaveUp    []error             // a *GiveUpError per service that gave up, in order
+	block     []service  // where the next services are made: see newService
+	names     nameSet    // for Register; dropped once Run has closed registration
+	reporters []*service // the services that implement HealthReporter
+	running   bool       // Run was called: registration is closed
+	ordered   bool       // shutdown is ordered: WithOrderedShutdown, or Serve
+	serving   bool       // Serve was called: an Essential service that gives up escalates (liveness, C10)
+	gaveUp    []error    // a *GiveUpError per service that gave up, in order
 
 	// runs counts Run's supervise loops, Done once as each ends. Every
 	// loop writes it, so it has a cache line of its own: sharing one with
@@ -138,7 +138,6 @@ func NewManager(opts ...Option) *Manager {
 		labels:    o.labels,
 		ordered:   o.ordered,
 		epoch:     o.clock.Now(),
-		names:     make(map[string]struct{}),
 		shut:      make(chan struct{}),
 		escalated: make(chan struct{}),
 	}
@@ -180,13 +179,12 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	if m.running {
 		panic(fmt.Sprintf("lifecycle: Register(%q) after Run started", name))
 	}
-	if _, dup := m.names[name]; dup {
+	if !m.names.add(name, len(m.services), m.services) {
 		panic(fmt.Sprintf("lifecycle: multiple registrations for %q", name))
 	}
-	m.names[name] = struct{}{}
 	s := m.newService()
 	s.name, s.runner, s.x = name, r, x
-	m.services = append(m.services, s)
+	m.services = append(m.services, s) // now, the name set points at it
 	if b, ok := r.(interface{ bind(*Manager, string) }); ok {
 		b.bind(m, name) // a Worker, or a type that embeds one
 	}

@@ -1,6 +1,10 @@
 package lifecycle
 
-import "testing"
+import (
+	"fmt"
+	"hash/maphash"
+	"testing"
+)
 
 // The name tables are sized by their constants; a constant added without a
 // name leaves an empty string, which these tests catch.
@@ -30,5 +34,58 @@ func TestOutcomeNames_EveryOutcomeNamedOnce(t *testing.T) {
 			t.Errorf("Outcome %d and %d are both %q", int(prev), int(o), name)
 		}
 		seen[name] = o
+	}
+}
+
+// services makes a service per name, as Register keeps them.
+func servicesNamed(names []string) []*service {
+	out := make([]*service, len(names))
+	for i, name := range names {
+		out[i] = &service{name: name}
+	}
+	return out
+}
+
+func TestNameSet_FindsEveryTakenNameAcrossGrowth(t *testing.T) {
+	const n = 5000 // grows the table from 16 slots to 8,192
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("svc-%d", i)
+	}
+	services := servicesNamed(names)
+	var ns nameSet
+	for i, name := range names {
+		if !ns.add(name, i, services[:i+1]) {
+			t.Fatalf("add(%q) reported it taken, the first time", name)
+		}
+	}
+	if len(ns.slots) != 8192 || ns.n != n {
+		t.Errorf("%d names in %d slots, %d in use; want 8192 slots, %d in use", n, len(ns.slots), ns.n, n)
+	}
+	for i, name := range names {
+		if ns.add(name, n+i, services) {
+			t.Fatalf("add(%q) again reported it free", name)
+		}
+	}
+	if !ns.add("svc-new", n, append(services, &service{name: "svc-new"})) {
+		t.Error("add of a new name reported it taken")
+	}
+}
+
+func TestNameSet_SameHashBitsDifferentNameIsFree(t *testing.T) {
+	// A slot whose hash bits match but whose service has another name is
+	// a collision, not a duplicate: the new name goes in the next slot.
+	var ns nameSet
+	services := servicesNamed([]string{"a"})
+	ns.add("a", 0, services)
+	h := uint32(maphash.String(ns.seed, "b"))
+	clear(ns.slots)
+	ns.slots[h&uint32(len(ns.slots)-1)] = uint64(h)<<32 | 1 // "b"'s bits, service "a"
+	services = append(services, &service{name: "b"})
+	if !ns.add("b", 1, services) {
+		t.Fatal(`add("b") found it taken; the slot it hit holds service "a"`)
+	}
+	if ns.add("b", 2, append(services, &service{name: "b"})) {
+		t.Error(`add("b") a second time reported it free`)
 	}
 }

@@ -43,7 +43,7 @@ func (m *Manager) Run(ctx context.Context) {
 		panic("lifecycle: Manager.Run called twice")
 	}
 	m.running = true
-	m.names = nil // registration is closed: only Register reads it
+	m.names = nameSet{} // registration is closed: only Register reads it
 	services := m.services
 	// halt tells the services, unless shutdown is ordered, that they are
 	// to stop: Run's ctx is done, or shutdown has begun. One channel, so
