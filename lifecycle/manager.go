@@ -184,6 +184,13 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	}
 	s := m.newService()
 	s.name, s.runner, s.x = name, r, x
+	if len(m.services) == cap(m.services) {
+		// Double, where append grows a large slice by about a quarter
+		// at a time: at 10,000 services that left nearly three times
+		// the final slice behind as garbage, and doubling leaves once
+		// (BenchmarkStartCancel, docs/performance.md).
+		m.services = append(make([]*service, 0, max(2*cap(m.services), 8)), m.services...)
+	}
 	m.services = append(m.services, s) // now, the name set points at it
 	if b, ok := r.(interface{ bind(*Manager, string) }); ok {
 		b.bind(m, name) // a Worker, or a type that embeds one
