@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -86,5 +87,52 @@ func TestWorkerStartSpread_HugeDrawsClampToTheMaximum(t *testing.T) {
 				t.Errorf("rnd %v: tick starts %v; want %v", r, tk.starts, want)
 			}
 		})
+	}
+}
+
+func TestTimes_ExactBeyondTheRangeOfStateInstants(t *testing.T) {
+	// States keep times as nanoseconds since NewManager, which saturate
+	// 292 years on. Events and an ordered turn's RunEnded carry the
+	// clock's readings as they are, exact however far the clock has gone:
+	// a RunEnded cut back to the epoch plus 292 years would fall before
+	// its own turn began, and whether the turn called the Run abandoned
+	// would be up to the scheduler (docs/semantics.md, "Times").
+	clk := fakeclock.New(t, time.Unix(0, 0))
+	var mu sync.Mutex
+	var starts []time.Time
+	m := lifecycle.NewManager(quiet, lifecycle.WithClock(clk), lifecycle.WithOrderedShutdown(),
+		lifecycle.WithEvents(func(e lifecycle.Event) {
+			if e.Kind == lifecycle.AttemptStarted {
+				mu.Lock()
+				starts = append(starts, e.Time)
+				mu.Unlock()
+			}
+		}))
+	const century = 100 * 365 * 24 * time.Hour
+	for range 3 {
+		clk.Advance(century) // 300 years: past the last instant, MaxInt64 ns on
+	}
+	far := clk.Now()
+	started := make(chan struct{})
+	m.Register("svc", runFunc(func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx) }()
+	<-started
+	rep := m.Shutdown(time.Second)
+	cancel()
+	<-done
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(starts) != 1 || !starts[0].Equal(far) {
+		t.Errorf("AttemptStarted at %v; want once, at the clock's reading %v", starts, far)
+	}
+	if s := rep.Services[0]; !s.RunEnded.Equal(far) || s.RunAbandoned {
+		t.Errorf("turn: RunEnded %v, abandoned %v; want %v, not abandoned", s.RunEnded, s.RunAbandoned, far)
 	}
 }

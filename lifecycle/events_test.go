@@ -477,10 +477,10 @@ var noEvents = lifecycle.WithEvents(func(lifecycle.Event) {})
 
 func TestEvents_UnusedBuildsNothing(t *testing.T) {
 	// Without WithEvents the Manager reads its clock only for what
-	// supervision needs: when each attempt starts and ends (Since the
-	// epoch, NewManager's one read of Now, its states are kept from) and
-	// the wait (NewTimer). The BackingOff event's time is the one read
-	// made only to build an event, so the count shows it.
+	// supervision needs: when each attempt starts (Now), how long it ran
+	// (Since) and the wait (NewTimer), besides NewManager's one read of
+	// the epoch its states are kept from. The BackingOff event's time is
+	// the one read made only to build an event, so the count shows it.
 	count := func(opts ...lifecycle.Option) (now, since, timers int64) {
 		clk := &instantClock{}
 		restartCycles(clk, 5, opts...)
@@ -489,11 +489,11 @@ func TestEvents_UnusedBuildsNothing(t *testing.T) {
 		}
 		return clk.now.Load(), clk.since.Load(), clk.timers.Load()
 	}
-	if now, since, timers := count(); now != 1 || since != 2*5 || timers != 4 {
-		t.Errorf("without events, 5 attempts read Now %d, Since %d, NewTimer %d times; want 1, 2*5, 4", now, since, timers)
+	if now, since, timers := count(); now != 1+5 || since != 5 || timers != 4 {
+		t.Errorf("without events, 5 attempts read Now %d, Since %d, NewTimer %d times; want 1+5, 5, 4", now, since, timers)
 	}
-	if now, _, _ := count(noEvents); now != 1+4 {
-		t.Errorf("with events, 5 attempts read Now %d times; want 1+4 (one per BackingOff event)", now)
+	if now, _, _ := count(noEvents); now != 1+5+4 {
+		t.Errorf("with events, 5 attempts read Now %d times; want 1+9 (one more per BackingOff event)", now)
 	}
 
 	// And a restart cycle allocates nothing, with or without events.

@@ -119,12 +119,6 @@ type instant int64
 // instant returns t as an instant.
 func (m *Manager) instant(t time.Time) instant { return instant(t.Sub(m.epoch)) }
 
-// now returns the clock's reading as an instant. It asks the clock for
-// the time since the epoch rather than for the time: on the real clock
-// that reads the monotonic clock alone, where time.Now reads the wall
-// clock too, and every attempt reads it twice (docs/performance.md).
-func (m *Manager) now() instant { return instant(m.clock.Since(m.epoch)) }
-
 // time returns the time.Time that i stands for.
 func (m *Manager) time(i instant) time.Time { return m.epoch.Add(time.Duration(i)) }
 

@@ -127,7 +127,7 @@ type supervisor struct {
 	ctx     context.Context // Run's, or in an ordered shutdown the service's own
 	attempt int             // attempts started so far
 	delay   time.Duration   // the next restart delay, before jitter
-	start   instant         // when the current attempt started
+	start   time.Time       // when the current attempt started
 	over    bool            // finish has run: the loop is over
 	calling bool            // Run is being called: contain has work if the loop's frame unwinds
 	own     *loopOwn        // made at the first restart delay, or at the start for RestartLimit and NotifyReady
@@ -188,7 +188,7 @@ type svExtra struct {
 // done, or an ordered shutdown had begun, before its turn to start came.
 func (m *Manager) neverStarted(s *service) {
 	sv := supervisor{m: m, s: s}
-	sv.finish(0, StateRegistered)
+	sv.finish(time.Time{}, StateRegistered)
 }
 
 // loop is the recipe of supervision (docs/contract.md, C2): run, and after
@@ -245,7 +245,7 @@ func loop(m *Manager, s *service, carried *supervisor, after *ending) {
 		}
 	}
 	if !sv.over {
-		sv.finish(sv.m.now(), StateStopped)
+		sv.finish(sv.m.clock.Now(), StateStopped)
 	}
 	if own := sv.own; own != nil && own.timer != nil {
 		own.timer.Stop()
@@ -274,13 +274,13 @@ func (sv *supervisor) ordered() bool {
 // waits for it: an ordered shutdown, a gated start. Later calls do
 // nothing. It is called on the loop's goroutine, or on Run's for a loop
 // that never started (state StateRegistered, at unused).
-func (sv *supervisor) finish(at instant, state State) {
+func (sv *supervisor) finish(at time.Time, state State) {
 	if sv.over {
 		return
 	}
 	sv.over = true
 	if state != StateRegistered {
-		sv.s.enter(state, at)
+		sv.s.enter(state, sv.m.instant(at))
 	}
 	if sv.s.x != nil {
 		sv.tell(at, state)
@@ -289,14 +289,11 @@ func (sv *supervisor) finish(at instant, state State) {
 
 // tell is finish's telling whoever waits for the loop to be over: a
 // gated start, an ordered shutdown's turn.
-func (sv *supervisor) tell(at instant, state State) {
+func (sv *supervisor) tell(at time.Time, state State) {
 	sv.s.openGate()
 	if x := sv.s.x; x.cancel != nil {
 		sv.s.mu.Lock()
-		x.over = true
-		if state != StateRegistered {
-			x.endedAt = sv.m.time(at)
-		}
+		x.over, x.endedAt = true, at
 		if x.ended != nil {
 			close(x.ended)
 		}
@@ -325,10 +322,10 @@ func (sv *supervisor) begin() {
 	m := sv.m
 	schedpoint.Yield("supervise.run", sv.s)
 	sv.attempt++
-	sv.start = m.now()
+	sv.start = m.clock.Now()
 	x := sv.s.x
 	notify := x != nil && x.cfg.notifyReady
-	sv.s.started(sv.start, notify)
+	sv.s.started(m.instant(sv.start), notify)
 	if m.events != nil {
 		sv.emitStarted()
 	}
@@ -341,7 +338,7 @@ func (sv *supervisor) begin() {
 
 // emitStarted emits the AttemptStarted event.
 func (sv *supervisor) emitStarted() {
-	sv.m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.m.time(sv.start), Attempt: sv.attempt})
+	sv.m.emit(Event{Kind: AttemptStarted, Service: sv.s.name, Time: sv.start, Attempt: sv.attempt})
 }
 
 // awaitReady makes the context of an attempt of a NotifyReady service:
@@ -402,8 +399,8 @@ func (sv *supervisor) carried() *supervisor {
 // every service as it ends, stays small.
 func (sv *supervisor) afterAttempt(e ending) bool {
 	m := sv.m
-	end := m.now()
-	ran := time.Duration(end - sv.start)
+	ran := m.clock.Since(sv.start)
+	end := sv.start.Add(ran)
 	if own := sv.own; own != nil && own.startTimer != nil {
 		e = sv.startTimedOut(e)
 	}
@@ -414,8 +411,8 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	switch {
 	case stopping:
 		sv.finish(end, StateStopped)
-		if e.outcome == OutcomePanic || e.outcome == OutcomeGoexit || !isDone(sv.ctx) {
-			sv.stopped(e, ran)
+		if live := !isDone(sv.ctx); live || e.outcome == OutcomePanic || e.outcome == OutcomeGoexit {
+			sv.stopped(e, ran, live)
 		}
 		return false
 	case e.outcome == OutcomeFinished:
@@ -439,21 +436,21 @@ func (sv *supervisor) startTimedOut(e ending) ending {
 }
 
 // emitEnded emits the AttemptEnded event.
-func (sv *supervisor) emitEnded(e ending, end instant, ran time.Duration, stopping bool) {
-	sv.m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: sv.m.time(end), Attempt: sv.attempt,
+func (sv *supervisor) emitEnded(e ending, end time.Time, ran time.Duration, stopping bool) {
+	sv.m.emit(Event{Kind: AttemptEnded, Service: sv.s.name, Time: end, Attempt: sv.attempt,
 		Outcome: e.outcome, Err: e.err, Duration: ran, Canceled: stopping})
 }
 
 // stopped logs the end of a Runner that ended once it was to stop, its
 // loop over: it has done its job, whatever it returned; but a panic or
 // Goexit is a bug worth a log line, and a return once shutdown has begun
-// (its ctx live) is worth one at Info. (afterAttempt calls it only then,
-// so that the frame every service ends on stays small.)
-func (sv *supervisor) stopped(e ending, ran time.Duration) {
+// (its ctx still live) is worth one at Info. (afterAttempt calls it only
+// then, so that the frame every service ends on stays small.)
+func (sv *supervisor) stopped(e ending, ran time.Duration, live bool) {
 	switch {
 	case e.outcome == OutcomePanic || e.outcome == OutcomeGoexit:
 		sv.logFailure(e, ran, "lifecycle: service failed during shutdown", 0)
-	case !isDone(sv.ctx):
+	case live:
 		sv.m.logAttrs(slog.LevelInfo, "lifecycle: service returned after shutdown began; not restarted", func() []slog.Attr {
 			return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt),
 				slog.String("outcome", e.outcome.String())}
@@ -462,7 +459,7 @@ func (sv *supervisor) stopped(e ending, ran time.Duration) {
 }
 
 // finished ends the loop of a Runner that returned ErrFinished.
-func (sv *supervisor) finished(end instant, ran time.Duration) {
+func (sv *supervisor) finished(end time.Time, ran time.Duration) {
 	sv.finish(end, StateFinished)
 	sv.m.logAttrs(slog.LevelInfo, "lifecycle: service finished", func() []slog.Attr {
 		return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt), slog.Duration("ran", ran)}
@@ -472,9 +469,8 @@ func (sv *supervisor) finished(end instant, ran time.Duration) {
 // retry handles a failure that ended at end after a run of ran: unless
 // the service gives up, it waits out the restart delay and reports true,
 // or reports false if the service is to stop meanwhile.
-func (sv *supervisor) retry(e ending, endAt instant, ran time.Duration) bool {
+func (sv *supervisor) retry(e ending, end time.Time, ran time.Duration) bool {
 	m := sv.m
-	end := m.time(endAt)
 	// The setting is read once per failure, so a SetBackoff made meanwhile
 	// applies from here on: to the reset, and to the doubling.
 	b := m.backoff.Load()
@@ -483,20 +479,20 @@ func (sv *supervisor) retry(e ending, endAt instant, ran time.Duration) bool {
 		text = errorText(e.err)
 	}
 	if x := sv.s.x; x != nil && x.cfg.limit > 0 && sv.own.fails.add(end, x.cfg.limit, x.cfg.window) {
-		sv.s.failed(text, end, endAt, ran, b.reset, time.Time{})
-		sv.finish(endAt, StateGaveUp)
+		sv.s.failed(text, end, m.instant(end), ran, b.reset, time.Time{})
+		sv.finish(end, StateGaveUp)
 		sv.giveUp(e, end)
 		return false
 	}
 	wait, kept := b.next(sv.delay, ran)
 	wait = m.jitter.apply(wait)
-	sv.s.failed(text, end, endAt, ran, b.reset, end.Add(wait))
+	sv.s.failed(text, end, m.instant(end), ran, b.reset, end.Add(wait))
 	sv.logFailure(e, ran, "lifecycle: service failed; restarting", wait)
 	if m.events != nil {
 		m.emit(Event{Kind: BackingOff, Service: sv.s.name, Time: m.clock.Now(), Attempt: sv.attempt, Duration: wait})
 	}
 	if !sv.backOff(wait) || sv.stopping() {
-		sv.finish(m.now(), StateStopped)
+		sv.finish(m.clock.Now(), StateStopped)
 		return false
 	}
 	sv.delay = kept
@@ -543,7 +539,7 @@ func (sv *supervisor) giveUp(e ending, end time.Time) {
 	m.mu.Lock()
 	m.gaveUp = append(m.gaveUp, err)
 	m.mu.Unlock()
-	sv.logFailure(e, end.Sub(sv.m.time(sv.start)), "lifecycle: service gave up: too many failures; not restarted", 0)
+	sv.logFailure(e, end.Sub(sv.start), "lifecycle: service gave up: too many failures; not restarted", 0)
 	if m.events != nil {
 		m.emit(Event{Kind: GaveUp, Service: sv.s.name, Time: end, Attempt: sv.attempt, Outcome: e.outcome, Err: err})
 	}

@@ -62,7 +62,7 @@ var issue8Mutants = []mutant{
 		Why:  "failures are counted at their attempt's start, not at the instant they ended (C7.3)",
 		Edits: []edit{{"(*supervisor).retry",
 			"sv.own.fails.add(end, x.cfg.limit, x.cfg.window)",
-			"sv.own.fails.add(m.time(sv.start), x.cfg.limit, x.cfg.window)"}},
+			"sv.own.fails.add(sv.start, x.cfg.limit, x.cfg.window)"}},
 	},
 	{
 		Name: "drain-outside-budget",

@@ -80,7 +80,7 @@ var mutants = []mutant{
 		Edits: []edit{
 			{"loop", "isDone(sv.ctx)", "false"},
 			{"(*supervisor).retry",
-				"if !sv.backOff(wait) || sv.stopping() { sv.finish(m.now(), StateStopped); return false }",
+				"if !sv.backOff(wait) || sv.stopping() { sv.finish(m.clock.Now(), StateStopped); return false }",
 				"sv.backOff(wait)"},
 		},
 	},
