@@ -57,6 +57,24 @@ func sleep(ctx context.Context, c Clock, d time.Duration) bool {
 	return d <= 0 || wait(c, d, ctx.Done(), nil)
 }
 
+// waitReusing is wait on the real clock with a timer that lasts: *t, made
+// at the first call and Reset at each later one, so that a run of waits
+// (a supervise loop's restarts, a shutdown's turns) makes one timer.
+func waitReusing(t **time.Timer, d time.Duration, done <-chan struct{}) bool {
+	if *t == nil {
+		*t = time.NewTimer(d)
+	} else {
+		(*t).Reset(d)
+	}
+	select {
+	case <-(*t).C:
+		return true
+	case <-done:
+		(*t).Stop()
+		return false
+	}
+}
+
 // wait waits d on c and reports true, or reports false as soon as done or
 // also is closed (a nil channel is never ready). On a [TimerClock] a wait
 // cut short stops its timer, so a fake clock is not left holding it.

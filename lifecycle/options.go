@@ -85,6 +85,14 @@ func WithJitter(fraction float64, rnd func() float64) Option {
 // budget (see [Manager.Shutdown]). [Manager.Serve] always shuts down this
 // way. Without it, Stop calls only the Stoppers and leaves Run's context to
 // its caller, as the seed did.
+//
+// A service's own context carries Run's values and deadline. Its turn
+// cancels it with [context.Canceled]; once Run's context is done, Run
+// cancels it with that context's error and cause, a moment later, as the
+// context package does for a parent of a type it does not know (the
+// Manager treats the service as to stop from the instant Run's context is
+// done). Contexts derived from it are cancelled with it, with no goroutine
+// each.
 func WithOrderedShutdown() Option {
 	return func(o *options) { o.ordered = true }
 }

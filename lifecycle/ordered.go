@@ -56,8 +56,14 @@ func (m *Manager) shutdownInOrder(timeout time.Duration) StopReport {
 		rep.Budget = (timeout - rep.Drain) / time.Duration(n)
 		rep.Services = make([]ServiceStop, 0, n)
 	}
+	var timer *time.Timer // on the real clock, the one every turn waits on
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for i := len(services) - 1; i >= 0; i-- {
-		ss := m.stopService(services[i], m.capped(rep, rep.Budget))
+		ss := m.stopService(services[i], m.capped(rep, rep.Budget), &timer)
 		rep.Services = append(rep.Services, ss)
 		if ss.Stopper {
 			rep.Stoppers = append(rep.Stoppers, ss.Stop)
@@ -66,6 +72,35 @@ func (m *Manager) shutdownInOrder(timeout time.Duration) StopReport {
 	m.flush(rep)
 	rep.End = m.clock.Now()
 	return rep
+}
+
+// awaitRunAndStop is the wait of a turn whose service has a Stopper: it
+// calls Stop with a context that expires at the turn's deadline, budget
+// after began, and waits until Stop has ended and ended (nil: no Run to
+// wait for) is closed, or until the deadline, recording how Stop ended in
+// res.
+func (m *Manager) awaitRunAndStop(s *service, res *ServiceStop, ended <-chan struct{}, began time.Time, budget time.Duration) {
+	ctx, cancel := m.clock.WithTimeout(context.Background(), budget-m.clock.Since(began))
+	defer cancel()
+	call := m.startStop(ctx, s, began, budget)
+	stopped := call.ended
+
+	schedpoint.Yield("stop.select", nil)
+	// The Stop result is taken as soon as Stop ends, so that its Elapsed
+	// and its events say when it returned, not when the turn ended.
+	for ended != nil || stopped != nil {
+		select {
+		case <-ended:
+			ended = nil
+		case end := <-stopped:
+			res.Stop, stopped = call.result(end), nil
+		case <-ctx.Done():
+			if stopped != nil {
+				res.Stop, stopped = call.result(call.atDeadline()), nil
+			}
+			ended = nil
+		}
+	}
 }
 
 // awaitEnd returns a channel closed once s's loop is over, x being its
@@ -84,11 +119,10 @@ func (s *service) awaitEnd(x *svExtra) <-chan struct{} {
 
 // stopService is one service's turn: cancel its context and call its Stop,
 // then wait until its Run and its Stop have both ended, or until the
-// deadline.
-func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
+// deadline. On the real clock, a turn without a Stop waits on *timer,
+// which the shutdown's turns share.
+func (m *Manager) stopService(s *service, budget time.Duration, timer **time.Timer) ServiceStop {
 	began := m.clock.Now()
-	ctx, cancel := m.clock.WithTimeout(context.Background(), budget)
-	defer cancel()
 	res := ServiceStop{Service: s.name, Began: began, Deadline: began.Add(budget), Stopper: s.stopper() != nil}
 	m.post(Event{Kind: ServiceStopping, Service: s.name, Time: began, Duration: budget})
 	s.stopping(m.instant(began))
@@ -96,13 +130,13 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 	// Cancel its Run, and call its Stop.
 	m.mu.Lock()
 	var x *svExtra // nil: Run has not set the service up
-	if m.running && s.x != nil && s.x.cancel != nil {
+	if m.running && s.x.ordered() {
 		x = s.x
 	}
 	m.mu.Unlock()
 	var loopEnded, ended <-chan struct{} // nil: no Run to wait for
 	if x != nil {
-		x.cancel()
+		x.sctx.cancel(context.Canceled)
 		if x.launch.CompareAndSwap(unlaunched, claimed) {
 			x = nil // Run had not started its loop, and now never will
 		} else {
@@ -110,29 +144,22 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 			ended = loopEnded
 		}
 	}
-	var call *stopCall
-	var stopped <-chan stopEnd // nil: no Stop to wait for
-	if s.stopper() != nil {
-		call = m.startStop(ctx, s, began, budget)
-		stopped = call.ended
-	}
-
-	// Wait for both, or for the deadline.
-	schedpoint.Yield("stop.select", nil)
-	// The Stop result is taken as soon as Stop ends, so that its Elapsed
-	// and its events say when it returned, not when the turn ended.
-	for ended != nil || stopped != nil {
-		select {
-		case <-ended:
-			ended = nil
-		case end := <-stopped:
-			res.Stop, stopped = call.result(end), nil
-		case <-ctx.Done():
-			if stopped != nil {
-				res.Stop, stopped = call.result(call.atDeadline()), nil
+	if s.stopper() == nil {
+		// Wait for Run alone, or for the deadline: a timer, where a
+		// Stopper's turn needs a context that expires then (most of a
+		// turn's cost, BenchmarkStartCancelOrderedPaired).
+		schedpoint.Yield("stop.select", nil)
+		// (No wait of 0 or less: a mock clock may fire it only once
+		// advanced.)
+		if rem := budget - m.clock.Since(began); ended != nil && rem > 0 {
+			if _, real := m.clock.(realClock); real {
+				waitReusing(timer, rem, ended)
+			} else {
+				wait(m.clock, rem, ended, nil)
 			}
-			ended = nil
 		}
+	} else {
+		m.awaitRunAndStop(s, &res, ended, began, budget)
 	}
 
 	// Judge by the Clock: a Run that ended at or after the deadline was
@@ -160,7 +187,7 @@ func (m *Manager) stopService(s *service, budget time.Duration) ServiceStop {
 		m.postLog(slog.LevelError, "lifecycle: Run abandoned at its deadline",
 			slog.String("service", s.name), slog.Duration("budget", budget))
 	}
-	if call != nil {
+	if res.Stopper {
 		errs = append(errs, res.Stop.Err)
 	}
 	res.Err = errors.Join(errs...)

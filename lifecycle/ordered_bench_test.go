@@ -27,7 +27,7 @@ func BenchmarkIdleMemoryOrdered(b *testing.B) {
 		var perService float64
 		for b.Loop() {
 			base := heapAndStacks()
-			stop := startBareFleetOwnCtx()
+			stop := startBareFleetOwnCtx(true)
 			perService += float64(heapAndStacks()-base) / fleet
 			stop()
 		}
@@ -38,8 +38,10 @@ func BenchmarkIdleMemoryOrdered(b *testing.B) {
 // startBareFleetOwnCtx is startBareFleet with a context per goroutine,
 // derived from one, and their cancel functions kept in registration
 // order: what a hand-written program needs to stop its goroutines one by
-// one. Its result cancels them in reverse order, waiting for each.
-func startBareFleetOwnCtx() (stop func()) {
+// one. Its result cancels them in reverse order, waiting for each, if
+// oneByOne; otherwise it cancels the one they derive from and waits for
+// them all.
+func startBareFleetOwnCtx(oneByOne bool) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var started sync.WaitGroup
 	started.Add(fleet)
@@ -56,6 +58,9 @@ func startBareFleetOwnCtx() (stop func()) {
 	}
 	started.Wait()
 	return func() {
+		if !oneByOne {
+			cancel()
+		}
 		for i := fleet - 1; i >= 0; i-- {
 			cancels[i]()
 			<-ended[i]
@@ -65,20 +70,31 @@ func startBareFleetOwnCtx() (stop func()) {
 }
 
 // BenchmarkStartCancelOrderedPaired is BenchmarkStartCancelPaired with
-// ordered shutdown on, the fleet ended by Shutdown (10,000 turns, each
-// cancelling one service and waiting for it), against both bare
-// baselines: x-bare-cpu against bare goroutines on one context, as
-// everywhere, and x-own-ctx-cpu against bare goroutines with a context
-// each, cancelled one by one in reverse order (startBareFleetOwnCtx).
+// ordered shutdown on, against both bare baselines: x-bare-cpu against
+// bare goroutines on one context, as everywhere, and x-own-ctx-cpu
+// against bare goroutines with a context each (startBareFleetOwnCtx).
+// "cancel" ends the fleet by cancelling Run's context, and the baseline
+// by cancelling the context theirs derive from; "shutdown" ends the fleet
+// by Shutdown (10,000 turns, each cancelling one service and waiting for
+// it), and the baseline by cancelling each in reverse order, waiting for
+// each.
 func BenchmarkStartCancelOrderedPaired(b *testing.B) {
-	var own time.Duration
-	manager := startCancelPaired(b, func() {
-		before := cpuTime()
-		startBareFleetOwnCtx()()
-		own += cpuTime() - before
-	}, true, lifecycle.WithOrderedShutdown())
-	b.ReportMetric(float64(own)/float64(b.N), "own-ctx-cpu-ns/op")
-	b.ReportMetric(float64(manager)/float64(own), "x-own-ctx-cpu")
+	for _, shutdown := range []bool{false, true} {
+		name := "cancel"
+		if shutdown {
+			name = "shutdown"
+		}
+		b.Run(name, func(b *testing.B) {
+			var own time.Duration
+			manager := startCancelPaired(b, func() {
+				before := cpuTime()
+				startBareFleetOwnCtx(shutdown)()
+				own += cpuTime() - before
+			}, shutdown, lifecycle.WithOrderedShutdown())
+			b.ReportMetric(float64(own)/float64(b.N), "own-ctx-cpu-ns/op")
+			b.ReportMetric(float64(manager)/float64(own), "x-own-ctx-cpu")
+		})
+	}
 }
 
 // BenchmarkStartCancelOrdered is BenchmarkStartCancel with ordered

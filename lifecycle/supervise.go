@@ -44,7 +44,7 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 	m.running = true
 	m.names = nameSet{} // registration is closed: only Register reads it
-	services := m.services
+	services, ordered := m.services, m.ordered
 	// halt tells the services, unless shutdown is ordered, that they are
 	// to stop: Run's ctx is done, or shutdown has begun. One channel, so
 	// that a restart delay waits on two, not three. Set under mu, where
@@ -57,11 +57,11 @@ func (m *Manager) Run(ctx context.Context) {
 	// What ordered shutdown and a gated start need is made here, under mu,
 	// so that a shutdown running at the same time sees each service either
 	// not set up (Run not called) or whole.
-	if m.ordered || m.gate > 0 {
+	if ordered || m.gate > 0 {
 		for _, s := range services {
 			x := s.extra()
-			if m.ordered {
-				x.ctx, x.cancel = context.WithCancel(ctx)
+			if ordered {
+				x.sctx.parent = ctx
 			}
 			if m.gate > 0 {
 				x.gate = make(chan struct{})
@@ -81,7 +81,7 @@ func (m *Manager) Run(ctx context.Context) {
 	for i, s := range services {
 		// An ordered shutdown's turn may have claimed the loop first: then
 		// it is never started, and the turn has nothing to wait for.
-		if isDone(ctx) || (m.ordered && (m.shuttingDown() || !s.x.launch.CompareAndSwap(unlaunched, launched))) {
+		if isDone(ctx) || (ordered && (m.shuttingDown() || !s.x.launch.CompareAndSwap(unlaunched, launched))) {
 			for _, s := range services[i:] {
 				m.neverStarted(s)
 				wg.Done()
@@ -96,6 +96,18 @@ func (m *Manager) Run(ctx context.Context) {
 			case <-ctx.Done():
 			case <-m.shut:
 			}
+		}
+	}
+
+	// In an ordered shutdown each service has a context of its own, which
+	// is not in ctx's set of children (see serviceCtx): once ctx is done,
+	// cancel each.
+	if ordered {
+		<-ctx.Done()
+		err := ctx.Err()
+		for _, s := range services {
+			schedpoint.Yield("run.cancel", nil)
+			s.x.sctx.cancel(err)
 		}
 	}
 
@@ -162,16 +174,15 @@ type svExtra struct {
 	cfg  serviceConfig // as Register's options set it
 	fail *failStatus   // what failures left behind, made at the first; guarded by the service's mu
 
-	// For an ordered shutdown (nil and unused otherwise): the service's
-	// own context and its cancel, set up by Run; launch, which says
+	// For an ordered shutdown (its parent nil, and all unused, otherwise):
+	// the service's own context, set up by Run; launch, which says
 	// whether Run has started the loop (launched) or the shutdown's turn
 	// came first and claimed it (claimed), one compare-and-swap from
 	// unlaunched deciding, once. Guarded by the service's mu: over says
 	// the loop is over, and endedAt when (zero: it never started); ended
 	// is made by a turn that waits for the loop, and closed when it is
 	// over.
-	ctx     context.Context
-	cancel  context.CancelFunc
+	sctx    serviceCtx
 	launch  atomic.Int32
 	over    bool
 	endedAt time.Time
@@ -209,8 +220,8 @@ func loop(m *Manager, s *service, carried *supervisor, after *ending) {
 		sv = *carried
 	} else {
 		ctx := m.runCtx
-		if x := s.x; x != nil && x.ctx != nil {
-			ctx = x.ctx
+		if x := s.x; x.ordered() {
+			ctx = &x.sctx
 		}
 		sv.m, sv.s, sv.ctx, sv.delay = m, s, ctx, m.initial
 		if x := s.x; x != nil && (x.cfg.limit > 0 || x.cfg.notifyReady) {
@@ -226,7 +237,7 @@ func loop(m *Manager, s *service, carried *supervisor, after *ending) {
 		if after != nil {
 			e, after = *after, nil
 		} else {
-			if isDone(sv.ctx) {
+			if sv.done() {
 				break
 			}
 			sv.begin()
@@ -259,15 +270,30 @@ func loop(m *Manager, s *service, carried *supervisor, after *ending) {
 func (sv *supervisor) stopping() bool {
 	// ctx first: a Runner that returned because it saw ctx done may run
 	// before a context derived from ctx (halt) is cancelled too.
-	return isDone(sv.ctx) || (!sv.ordered() && isClosed(sv.m.halt))
+	if sv.ordered() {
+		return sv.done()
+	}
+	return isDone(sv.ctx) || isClosed(sv.m.halt)
+}
+
+// done reports whether the service's context is done, or Run's: in an
+// ordered shutdown Run cancels the service's own context a moment after
+// its own is done (see serviceCtx), and nothing the loop decides waits
+// for that moment.
+func (sv *supervisor) done() bool {
+	if x := sv.s.x; x.ordered() {
+		return x.sctx.cancelled() || isDone(sv.m.runCtx)
+	}
+	return isDone(sv.ctx)
 }
 
 // ordered reports whether the service's own turn in an ordered shutdown
 // cancels its context.
-func (sv *supervisor) ordered() bool {
-	x := sv.s.x
-	return x != nil && x.cancel != nil
-}
+func (sv *supervisor) ordered() bool { return sv.s.x.ordered() }
+
+// ordered reports whether x is of a service in an ordered shutdown, with
+// a context of its own; x may be nil.
+func (x *svExtra) ordered() bool { return x != nil && x.sctx.parent != nil }
 
 // finish records that the loop is over, at the instant at, leaving the
 // service in state (unless a final state came first), and tells whoever
@@ -291,7 +317,7 @@ func (sv *supervisor) finish(at time.Time, state State) {
 // gated start, an ordered shutdown's turn.
 func (sv *supervisor) tell(at time.Time, state State) {
 	sv.s.openGate()
-	if x := sv.s.x; x.cancel != nil {
+	if x := sv.s.x; x.ordered() {
 		sv.s.mu.Lock()
 		x.over, x.endedAt = true, at
 		if x.ended != nil {
@@ -411,7 +437,7 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	switch {
 	case stopping:
 		sv.finish(end, StateStopped)
-		if live := !isDone(sv.ctx); live || e.outcome == OutcomePanic || e.outcome == OutcomeGoexit {
+		if live := !sv.done(); live || e.outcome == OutcomePanic || e.outcome == OutcomeGoexit {
 			sv.stopped(e, ran, live)
 		}
 		return false
@@ -515,20 +541,7 @@ func (sv *supervisor) backOff(d time.Duration) bool {
 	if sv.own == nil {
 		sv.own = new(loopOwn)
 	}
-	t := sv.own.timer
-	if t == nil {
-		t = time.NewTimer(d)
-		sv.own.timer = t
-	} else {
-		t.Reset(d)
-	}
-	select {
-	case <-t.C:
-		return true
-	case <-halt:
-		t.Stop()
-		return false
-	}
+	return waitReusing(&sv.own.timer, d, halt)
 }
 
 // giveUp records that the service gave up after the failure e, which ended

@@ -33,15 +33,15 @@ var issue8Mutants = []mutant{
 		Name: "restart-after-shutdown",
 		Why:  "a Runner that returns after Stop began is a failure and is restarted, until Run's ctx is done (C7.1)",
 		Edits: []edit{{"(*supervisor).stopping",
-			"isDone(sv.ctx) || (!sv.ordered() && isClosed(sv.m.halt))",
+			"isDone(sv.ctx) || isClosed(sv.m.halt)",
 			"isDone(sv.ctx)"}},
 	},
 	{
 		Name: "ordered-start-after-shutdown",
 		Why:  "Run called once an ordered shutdown has begun still starts the services (C7.2)",
 		Edits: []edit{{"(*Manager).Run",
-			"isDone(ctx) || (m.ordered && (m.shuttingDown() || !s.x.launch.CompareAndSwap(unlaunched, launched)))",
-			"isDone(ctx) || (m.ordered && !s.x.launch.CompareAndSwap(unlaunched, launched))"}},
+			"isDone(ctx) || (ordered && (m.shuttingDown() || !s.x.launch.CompareAndSwap(unlaunched, launched)))",
+			"isDone(ctx) || (ordered && !s.x.launch.CompareAndSwap(unlaunched, launched))"}},
 	},
 	{
 		Name: "giveup-one-late",
@@ -72,12 +72,12 @@ var issue8Mutants = []mutant{
 			"timeout / time.Duration(n)"}},
 	},
 	{
-		Name: "run-abandoned-by-ctx",
-		Why: "a turn's Run is judged abandoned by its context, not by the Clock: one that returns at the " +
-			"very instant of its deadline is in time (C8.3)",
+		Name: "run-abandoned-by-turn-time",
+		Why: "a turn's Run is judged abandoned by how long the turn took, not by when the Run ended: one " +
+			"that returns at the very instant of its deadline is in time (C8.3)",
 		Edits: []edit{{"(*Manager).stopService",
 			"!res.RunEnded.Before(res.Deadline)",
-			"ctx.Err() != nil"}},
+			"m.clock.Since(began) > budget"}},
 	},
 	{
 		Name: "serve-ignores-escalation",
@@ -102,6 +102,38 @@ var issue8Mutants = []mutant{
 		Name:  "canceled-by-ctx-only",
 		Why:   "AttemptEnded says Canceled only when ctx is done, not once shutdown has begun (C7.1)",
 		Edits: []edit{{"(*supervisor).emitEnded", "Canceled: stopping", "Canceled: isDone(sv.ctx)"}},
+	},
+	{
+		Name:  "service-ctx-outlives-run",
+		Why:   "in an ordered shutdown, Run's ctx done does not cancel the services' own contexts (C8.2)",
+		Edits: []edit{{"(*Manager).Run", "s.x.sctx.cancel(err)", "_, _ = s, err"}},
+	},
+	{
+		Name: "service-done-ignores-run",
+		Why: "an ordered service's loop decides by its own context alone, not Run's too: a Runner that returns " +
+			"once Run's ctx is done, before Run has cancelled its context, is a failure (C7.1, C8.2)",
+		Edits: []edit{{"(*supervisor).done", "x.sctx.cancelled() || isDone(sv.m.runCtx)", "x.sctx.cancelled()"}},
+		// The sim's Runners return on their context or on a timer, and
+		// none at the instant Run's ctx is done but before Run has
+		// cancelled theirs: a unit test holds that moment open.
+		Suite: "./lifecycle",
+	},
+	{
+		Name: "derived-ctx-not-cancelled",
+		Why: "a service's own context, cancelled, does not cancel the contexts its Runner derived from it " +
+			"(its AfterFunc registrations are dropped, not called)",
+		Edits: []edit{{"(*serviceCtx).cancel", "a.f()", "_ = a"}},
+		// The sim's Runners derive no contexts.
+		Suite: "./lifecycle",
+	},
+	{
+		Name: "turn-wait-from-now",
+		Why: "a turn without a Stop waits its whole share from when it starts waiting, not until its " +
+			"deadline: time spent before the wait overruns it (C8.3)",
+		Edits: []edit{{"(*Manager).stopService", "budget - m.clock.Since(began)", "budget"}},
+		// On an honest fake clock no time passes within a turn before its
+		// wait; a clock whose time jumps makes some.
+		Test: "TestSimLies",
 	},
 }
 

@@ -78,7 +78,7 @@ var mutants = []mutant{
 		Name: "restart-after-cancel",
 		Why:  "a backoff wait cut short by cancellation restarts the service",
 		Edits: []edit{
-			{"loop", "isDone(sv.ctx)", "false"},
+			{"loop", "sv.done()", "false"},
 			{"(*supervisor).retry",
 				"if !sv.backOff(wait) || sv.stopping() { sv.finish(m.clock.Now(), StateStopped); return false }",
 				"sv.backOff(wait)"},
