@@ -86,15 +86,16 @@ type Manager struct {
 	labels  bool                    // WithGoroutineLabels
 	backoff atomic.Pointer[backoff] // the current SetBackoff setting
 
-	mu        sync.Mutex // guards services, block, names, reporters, running, ordered, serving, gaveUp, and Run's set-up of each service
-	services  []*service
-	block     []service  // where the next services are made: see newService
-	names     nameSet    // for Register; dropped once Run has closed registration
-	reporters []*service // the services that implement HealthReporter
-	running   bool       // Run was called: registration is closed
-	ordered   bool       // shutdown is ordered: WithOrderedShutdown, or Serve
-	serving   bool       // Serve was called: an Essential service that gives up escalates (liveness, C10)
-	gaveUp    []error    // a *GiveUpError per service that gave up, in order
+	mu        sync.Mutex  // guards services, blocks, names, reporters, running, ordered, serving, gaveUp, and Run's set-up of each service
+	services  []*service  // the registered services in order, as far as list has listed them
+	blocks    [][]service // the services, made in blocks: see newService
+	count     int         // services registered
+	names     nameSet     // for Register; dropped once Run has closed registration
+	reporters []*service  // the services that implement HealthReporter
+	running   bool        // Run was called: registration is closed
+	ordered   bool        // shutdown is ordered: WithOrderedShutdown, or Serve
+	serving   bool        // Serve was called: an Essential service that gives up escalates (liveness, C10)
+	gaveUp    []error     // a *GiveUpError per service that gave up, in order
 
 	// runs counts Run's supervise loops, Done once as each ends. Every
 	// loop writes it, so it has a cache line of its own: sharing one with
@@ -179,19 +180,11 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	if m.running {
 		panic(fmt.Sprintf("lifecycle: Register(%q) after Run started", name))
 	}
-	if !m.names.add(name, len(m.services), m.services) {
+	if !m.names.add(name, m.count, m.nameOf) {
 		panic(fmt.Sprintf("lifecycle: multiple registrations for %q", name))
 	}
-	s := m.newService()
+	s := m.newService() // now, the name set points at it
 	s.name, s.runner, s.x = name, r, x
-	if len(m.services) == cap(m.services) {
-		// Double, where append grows a large slice by about a quarter
-		// at a time: at 10,000 services that left nearly three times
-		// the final slice behind as garbage, and doubling leaves once
-		// (BenchmarkStartCancel, docs/performance.md).
-		m.services = append(make([]*service, 0, max(2*cap(m.services), 8)), m.services...)
-	}
-	m.services = append(m.services, s) // now, the name set points at it
 	if b, ok := r.(interface{ bind(*Manager, string) }); ok {
 		b.bind(m, name) // a Worker, or a type that embeds one
 	}
@@ -200,17 +193,62 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 	}
 }
 
-// newService returns a new zero service. Services are made in blocks,
-// from 8 at a time up to 1,024, doubling with the number registered: one
-// allocation per block instead of per service, and no size class rounding
-// a service up. A block is never grown, so a service never moves. It is
-// called with mu held.
+// newService returns a new zero service, the count-th. Services are made
+// in blocks, from 8 at a time up to 1,024, doubling with the number
+// registered: one allocation per block instead of per service, and no size
+// class rounding a service up. A block is never grown, so a service never
+// moves. It is called with mu held.
 func (m *Manager) newService() *service {
-	if len(m.block) == cap(m.block) {
-		m.block = make([]service, 0, min(max(len(m.services), 8), 1024))
+	b := len(m.blocks) - 1
+	if b < 0 || len(m.blocks[b]) == cap(m.blocks[b]) {
+		m.blocks = append(m.blocks, make([]service, 0, min(max(m.count, 8), 1024)))
+		b++
 	}
-	m.block = m.block[:len(m.block)+1]
-	return &m.block[len(m.block)-1]
+	m.blocks[b] = m.blocks[b][:len(m.blocks[b])+1]
+	m.count++
+	return &m.blocks[b][len(m.blocks[b])-1]
+}
+
+// list returns the registered services in registration order. The slice
+// is made when first asked for (by Run, as a rule, once registration is
+// over) at its exact length, rather than grown with every Register: at
+// 10,000 services, growing it left its size again behind as garbage
+// (BenchmarkStartCancel, docs/performance.md). Registration only appends,
+// so a slice list returned stays valid. It is called with mu held.
+func (m *Manager) list() []*service {
+	if len(m.services) == m.count {
+		return m.services
+	}
+	n := len(m.services)
+	if cap(m.services) < m.count {
+		// Exact the first time; doubling if asked for again and again
+		// while services are still being registered.
+		m.services = append(make([]*service, 0, max(m.count, 2*cap(m.services))), m.services...)
+	}
+	for _, b := range m.blocks {
+		if n >= len(b) {
+			n -= len(b) // listed already
+			continue
+		}
+		for i := n; i < len(b); i++ {
+			m.services = append(m.services, &b[i])
+		}
+		n = 0
+	}
+	return m.services
+}
+
+// nameOf returns the name of the i-th service registered, for the name
+// set, which asks only when a name's hash bits match one taken. It is
+// called with mu held.
+func (m *Manager) nameOf(i int) string {
+	for _, b := range m.blocks {
+		if i < len(b) {
+			return b[i].name
+		}
+		i -= len(b)
+	}
+	panic("lifecycle: nameOf past the last service")
 }
 
 // Names returns the names of the registered services in registration order.
@@ -218,8 +256,9 @@ func (m *Manager) newService() *service {
 func (m *Manager) Names() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	names := make([]string, len(m.services))
-	for i, s := range m.services {
+	services := m.list()
+	names := make([]string, len(services))
+	for i, s := range services {
 		names[i] = s.name
 	}
 	return names
@@ -262,7 +301,7 @@ func (m *Manager) shuttingDown() bool {
 func (m *Manager) snapshot() (services, reporters []*service) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.services, m.reporters
+	return m.list(), m.reporters
 }
 
 // log returns the logger for one log call.

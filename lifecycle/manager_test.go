@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -314,3 +316,33 @@ type stopFunc func(ctx context.Context) error
 
 func (stopFunc) Run(ctx context.Context) error    { <-ctx.Done(); return nil }
 func (f stopFunc) Stop(ctx context.Context) error { return f(ctx) }
+
+func TestNames_AskedBetweenRegistrationsListsEveryOneInOrder(t *testing.T) {
+	// The Manager lists its services only when asked (Run, Names,
+	// States, a shutdown, a probe): asked again and again while services
+	// are still being registered, across the blocks they are made in, it
+	// still lists each once, in order; and a duplicate name is found
+	// whichever block holds the first.
+	m := lifecycle.NewManager(quiet)
+	var want []string
+	for i := range 3000 {
+		name := fmt.Sprintf("svc-%d", i)
+		m.Register(name, idle{})
+		want = append(want, name)
+		if i%7 == 0 || i == 2999 {
+			if got := m.Names(); !slices.Equal(got, want) {
+				t.Fatalf("after %d registrations, Names() has %d names, not in order; want %d", i+1, len(got), len(want))
+			}
+		}
+	}
+	for _, dup := range []string{"svc-0", "svc-8", "svc-1500", "svc-2999"} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), strconv.Quote(dup)) {
+					t.Errorf("Register(%q) again: recovered %v; want a panic naming it", dup, r)
+				}
+			}()
+			m.Register(dup, idle{})
+		}()
+	}
+}

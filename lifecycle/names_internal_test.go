@@ -37,7 +37,12 @@ func TestOutcomeNames_EveryOutcomeNamedOnce(t *testing.T) {
 	}
 }
 
-// services makes a service per name, as Register keeps them.
+// nameOf is the name set's view of services: the name of the i-th.
+func nameOf(services []*service) func(int) string {
+	return func(i int) string { return services[i].name }
+}
+
+// servicesNamed makes a service per name, as Register keeps them.
 func servicesNamed(names []string) []*service {
 	out := make([]*service, len(names))
 	for i, name := range names {
@@ -55,7 +60,7 @@ func TestNameSet_FindsEveryTakenNameAcrossGrowth(t *testing.T) {
 	services := servicesNamed(names)
 	var ns nameSet
 	for i, name := range names {
-		if !ns.add(name, i, services[:i+1]) {
+		if !ns.add(name, i, nameOf(services)) {
 			t.Fatalf("add(%q) reported it taken, the first time", name)
 		}
 	}
@@ -63,11 +68,11 @@ func TestNameSet_FindsEveryTakenNameAcrossGrowth(t *testing.T) {
 		t.Errorf("%d names in %d slots, %d in use; want 8192 slots, %d in use", n, len(ns.slots), ns.n, n)
 	}
 	for i, name := range names {
-		if ns.add(name, n+i, services) {
+		if ns.add(name, n+i, nameOf(services)) {
 			t.Fatalf("add(%q) again reported it free", name)
 		}
 	}
-	if !ns.add("svc-new", n, append(services, &service{name: "svc-new"})) {
+	if !ns.add("svc-new", n, nameOf(services)) {
 		t.Error("add of a new name reported it taken")
 	}
 }
@@ -77,15 +82,15 @@ func TestNameSet_SameHashBitsDifferentNameIsFree(t *testing.T) {
 	// a collision, not a duplicate: the new name goes in the next slot.
 	var ns nameSet
 	services := servicesNamed([]string{"a"})
-	ns.add("a", 0, services)
+	ns.add("a", 0, nameOf(services))
 	h := uint32(maphash.String(ns.seed, "b"))
 	clear(ns.slots)
 	ns.slots[h&uint32(len(ns.slots)-1)] = uint64(h)<<32 | 1 // "b"'s bits, service "a"
 	services = append(services, &service{name: "b"})
-	if !ns.add("b", 1, services) {
+	if !ns.add("b", 1, nameOf(services)) {
 		t.Fatal(`add("b") found it taken; the slot it hit holds service "a"`)
 	}
-	if ns.add("b", 2, append(services, &service{name: "b"})) {
+	if ns.add("b", 2, nameOf(services)) {
 		t.Error(`add("b") a second time reported it free`)
 	}
 }

@@ -20,10 +20,10 @@ type nameSet struct {
 	n     int      // slots in use
 }
 
-// add adds name, the name of services[i], unless a service before i has
-// it: then it reports false. Services are added in the order of
-// services.
-func (ns *nameSet) add(name string, i int, services []*service) bool {
+// add adds name, the name of the i-th service, unless a service before i
+// has it: then it reports false. nameOf returns the name of the j-th
+// service, for j < i; services are added in order.
+func (ns *nameSet) add(name string, i int, nameOf func(int) string) bool {
 	if ns.slots == nil {
 		ns.seed, ns.slots = maphash.MakeSeed(), make([]uint64, 16)
 	} else if 4*(ns.n+1) > 3*len(ns.slots) {
@@ -38,7 +38,7 @@ func (ns *nameSet) add(name string, i int, services []*service) bool {
 			ns.n++
 			return true
 		}
-		if uint32(slot>>32) == h && services[uint32(slot)-1].name == name {
+		if uint32(slot>>32) == h && nameOf(int(uint32(slot)-1)) == name {
 			return false
 		}
 	}

@@ -128,7 +128,7 @@ func (p probe) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Take the services, and what decides escalation, in one look.
 	m := p.m
 	m.mu.Lock()
-	services, serving := m.services, m.serving
+	services, serving := m.list(), m.serving
 	m.mu.Unlock()
 	shut := m.shuttingDown()
 	if q.one != "" {

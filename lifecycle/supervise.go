@@ -44,7 +44,7 @@ func (m *Manager) Run(ctx context.Context) {
 	}
 	m.running = true
 	m.names = nameSet{} // registration is closed: only Register reads it
-	services, ordered := m.services, m.ordered
+	services, ordered := m.list(), m.ordered
 	// halt tells the services, unless shutdown is ordered, that they are
 	// to stop: Run's ctx is done, or shutdown has begun. One channel, so
 	// that a restart delay waits on two, not three. Set under mu, where
