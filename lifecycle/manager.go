@@ -81,6 +81,7 @@ type Manager struct {
 	events  func(Event)
 	jitter  *jitter
 	epoch   time.Time               // the clock's reading at NewManager: see instant
+	real    bool                    // the clock is the real one: see now
 	drain   time.Duration           // WithDrain
 	gate    time.Duration           // WithGatedStart's start timeout; 0: no gated start
 	labels  bool                    // WithGoroutineLabels
@@ -139,6 +140,7 @@ func NewManager(opts ...Option) *Manager {
 		labels:    o.labels,
 		ordered:   o.ordered,
 		epoch:     o.clock.Now(),
+		real:      o.clock == Clock(realClock{}),
 		shut:      make(chan struct{}),
 		escalated: make(chan struct{}),
 	}

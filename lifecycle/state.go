@@ -119,6 +119,17 @@ type instant int64
 // instant returns t as an instant.
 func (m *Manager) instant(t time.Time) instant { return instant(t.Sub(m.epoch)) }
 
+// now reads the Manager's clock for the start of an attempt. On the real
+// clock it is the epoch plus the time since on the monotonic clock, one
+// read of it where time.Now reads the wall clock too; on any other, the
+// clock's Now, exact however far the clock has gone.
+func (m *Manager) now() time.Time {
+	if m.real {
+		return m.epoch.Add(time.Since(m.epoch))
+	}
+	return m.clock.Now()
+}
+
 // time returns the time.Time that i stands for.
 func (m *Manager) time(i instant) time.Time { return m.epoch.Add(time.Duration(i)) }
 

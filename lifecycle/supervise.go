@@ -78,6 +78,7 @@ func (m *Manager) Run(ctx context.Context) {
 	// the one before it to be ready, or to have ended.
 	wg := &m.runs
 	wg.Add(len(services))
+	gated := m.gate > 0
 	for i, s := range services {
 		// An ordered shutdown's turn may have claimed the loop first: then
 		// it is never started, and the turn has nothing to wait for.
@@ -88,7 +89,10 @@ func (m *Manager) Run(ctx context.Context) {
 			}
 			break
 		}
-		x := s.x // read before the loop starts: at its first failure, the loop may set it
+		var x *svExtra
+		if gated {
+			x = s.x // read before the loop starts: at its first failure, the loop may set it
+		}
 		go loop(m, s, nil, nil)
 		if x != nil && x.gate != nil {
 			select {
@@ -348,7 +352,7 @@ func (sv *supervisor) begin() {
 	m := sv.m
 	schedpoint.Yield("supervise.run", sv.s)
 	sv.attempt++
-	sv.start = m.clock.Now()
+	sv.start = m.now()
 	x := sv.s.x
 	notify := x != nil && x.cfg.notifyReady
 	sv.s.started(m.instant(sv.start), notify)
