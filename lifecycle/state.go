@@ -236,6 +236,7 @@ type readyToken struct {
 	s       *service
 	attempt int
 	ready   chan struct{} // with a start timeout: closed by Ready; nil otherwise
+	readied bool          // Ready has closed ready; guarded by the service's mu
 }
 
 // Ready tells the Manager that the service whose Run was given ctx is
@@ -253,15 +254,25 @@ func Ready(ctx context.Context) {
 	now := tok.m.instant(tok.m.clock.Now())
 	s := tok.s
 	s.mu.Lock()
-	moved := s.st.state() == StateStarting && s.st.attempts() == tok.attempt
+	state, current := s.st.state(), s.st.attempts() == tok.attempt
+	moved := current && state == StateStarting
 	if moved {
 		s.st.set(StateRunning, now, true)
 	}
+	// The start timeout is stopped by the attempt's Ready even once
+	// shutdown has made it stopping or abandoned it (C9.4): it is not
+	// ready then, but which came first, at one instant, must not decide
+	// how it ends. (Once the attempt has ended its timer is stopped
+	// already, and closing ready changes nothing.)
+	disarm := current && tok.ready != nil && !tok.readied
+	if disarm {
+		tok.readied = true
+	}
 	s.mu.Unlock()
+	if disarm {
+		close(tok.ready)
+	}
 	if moved {
-		if tok.ready != nil {
-			close(tok.ready)
-		}
 		s.openGate()
 	}
 }

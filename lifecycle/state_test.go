@@ -250,3 +250,58 @@ func TestStateAndOptions_Misuse(t *testing.T) {
 		t.Errorf("State(99) = %q", got)
 	}
 }
+
+// readyAfterStop is a NotifyReady service with a Stopper that calls Ready
+// only once told to, and then runs until its context is done.
+type readyAfterStop struct{ callReady chan struct{} }
+
+func (r *readyAfterStop) Run(ctx context.Context) error {
+	<-r.callReady
+	lifecycle.Ready(ctx)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (r *readyAfterStop) Stop(context.Context) error { return nil }
+
+func TestGatedStart_ReadyOnceStoppingStillStopsTheStartTimeout(t *testing.T) {
+	// C9.4: an attempt that calls Ready within its start timeout is not
+	// cancelled at it, even when shutdown made the service stopping first
+	// (its Stop called) and it stays stopping. Refusing that Ready made
+	// the attempt's end depend on which came first at one instant, Ready
+	// or the Stop (the sim's lying-clock run saw both).
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		var events eventLog
+		m := lifecycle.NewManager(quiet, lifecycle.WithGatedStart(3*time.Second), lifecycle.WithEvents(events.record))
+		r := &readyAfterStop{callReady: make(chan struct{})}
+		m.Register("svc", r, lifecycle.NotifyReady())
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan struct{})
+		go func() { defer close(ran); m.Run(ctx) }()
+		time.Sleep(time.Second)
+		if rep := m.Shutdown(10 * time.Second); rep.Err() != nil {
+			t.Fatal(rep.Err())
+		}
+		close(r.callReady)
+		synctest.Wait()
+		if st := m.States()[0]; st.State != lifecycle.StateStopping || st.Ready {
+			t.Errorf("after Ready: %v, ready %v; want stopping, not ready", st.State, st.Ready)
+		}
+		time.Sleep(4 * time.Second)
+		cancel()
+		<-ran
+
+		events.mu.Lock()
+		defer events.mu.Unlock()
+		var ended []string
+		for _, e := range events.evs {
+			if e.Kind == lifecycle.AttemptEnded {
+				ended = append(ended, fmt.Sprintf("%v start-timeout=%v", e.Time.Sub(start), errors.Is(e.Err, lifecycle.ErrStartTimeout)))
+			}
+		}
+		if want := []string{"5s start-timeout=false"}; !slices.Equal(ended, want) {
+			t.Errorf("attempt ends %q; want %q: Ready at 1s, within the 3s start timeout", ended, want)
+		}
+	})
+}

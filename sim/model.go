@@ -451,15 +451,15 @@ func (l *life) readiness(s Schedule, name string, st Step, k int, now time.Durat
 	if s.Gate > 0 {
 		timeout := addSat(now, s.Gate)
 		l.timeouts = append(l.timeouts, timeout)
-		readyFirst := accepted(a.End, byDriver) && ready < timeout && ready < b.stopping
+		// Its Ready stops the start timeout even once shutdown has made
+		// it stopping (C9.4).
+		readyFirst := accepted(a.End, byDriver) && ready < timeout
 		switch {
 		case readyFirst || a.End < timeout:
 		case a.End == timeout && byDriver:
 		case a.End == timeout || (ready == timeout && accepted(a.End, byDriver)):
 			l.ambiguous = fmt.Sprintf("%s's attempt %d ends, or is ready, at its start timeout %v: two timers armed at one instant",
 				name, k+1, fmtDur(timeout))
-		case ready != Unset && ready == b.stopping && !b.stoppingVis && ready < timeout:
-			l.ambiguous = fmt.Sprintf("%s's attempt %d is ready at %v, where shutdown makes it stopping on a timer", name, k+1, fmtDur(ready))
 		default:
 			// Not ready in time: its ctx is cancelled at the timeout.
 			fired = true

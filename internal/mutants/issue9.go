@@ -42,7 +42,13 @@ func init() {
 		mutant{
 			Name:  "ready-from-stale-attempt",
 			Why:   "Ready from an attempt that has ended is accepted while a later attempt is starting",
-			Edits: []edit{{"Ready", "s.st.state() == StateStarting && s.st.attempts() == tok.attempt", "s.st.state() == StateStarting"}},
+			Edits: []edit{{"Ready", "moved := current && state == StateStarting", "moved := state == StateStarting"}},
+		},
+		mutant{
+			Name: "ready-refused-once-stopping",
+			Why: "Ready from an attempt that shutdown has made stopping (or abandoned) does not stop its start " +
+				"timeout, which then cancels it: how it ends depends on which came first at one instant (C9.4)",
+			Edits: []edit{{"Ready", "disarm := current && tok.ready != nil && !tok.readied", "disarm := moved && tok.ready != nil && !tok.readied"}},
 		},
 		mutant{
 			Name:  "stopping-keeps-ready",
