@@ -201,41 +201,31 @@ func (m *Manager) Register(name string, r Runner, opts ...ServiceOption) {
 // class rounding a service up. A block is never grown, so a service never
 // moves. It is called with mu held.
 func (m *Manager) newService() *service {
-	b := len(m.blocks) - 1
-	if b < 0 || len(m.blocks[b]) == cap(m.blocks[b]) {
+	if n := len(m.blocks); n == 0 || len(m.blocks[n-1]) == cap(m.blocks[n-1]) {
 		m.blocks = append(m.blocks, make([]service, 0, min(max(m.count, 8), 1024)))
-		b++
 	}
-	m.blocks[b] = m.blocks[b][:len(m.blocks[b])+1]
+	b := &m.blocks[len(m.blocks)-1]
+	*b = (*b)[:len(*b)+1]
 	m.count++
-	return &m.blocks[b][len(m.blocks[b])-1]
+	return &(*b)[len(*b)-1]
 }
 
 // list returns the registered services in registration order. The slice
-// is made when first asked for (by Run, as a rule, once registration is
-// over) at its exact length, rather than grown with every Register: at
-// 10,000 services, growing it left its size again behind as garbage
-// (BenchmarkStartCancel, docs/performance.md). Registration only appends,
-// so a slice list returned stays valid. It is called with mu held.
+// is made when asked for (by Run, as a rule, once registration is over)
+// at its exact length, rather than grown with every Register: at 10,000
+// services, growing it left its size again behind as garbage
+// (BenchmarkStartCancel, docs/performance.md). Asked for again after more
+// registrations, it is made anew, in time linear in the services, as
+// whatever asked (Names, States, a probe) takes anyway. A slice list
+// returned stays valid. It is called with mu held.
 func (m *Manager) list() []*service {
-	if len(m.services) == m.count {
-		return m.services
-	}
-	n := len(m.services)
-	if cap(m.services) < m.count {
-		// Exact the first time; doubling if asked for again and again
-		// while services are still being registered.
-		m.services = append(make([]*service, 0, max(m.count, 2*cap(m.services))), m.services...)
-	}
-	for _, b := range m.blocks {
-		if n >= len(b) {
-			n -= len(b) // listed already
-			continue
+	if len(m.services) != m.count {
+		m.services = make([]*service, 0, m.count)
+		for _, b := range m.blocks {
+			for i := range b {
+				m.services = append(m.services, &b[i])
+			}
 		}
-		for i := n; i < len(b); i++ {
-			m.services = append(m.services, &b[i])
-		}
-		n = 0
 	}
 	return m.services
 }

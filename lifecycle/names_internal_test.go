@@ -77,6 +77,28 @@ func TestNameSet_FindsEveryTakenNameAcrossGrowth(t *testing.T) {
 	}
 }
 
+func TestNameSet_GrowsAtThreeQuartersFull(t *testing.T) {
+	// The table doubles at the add that would make it more than three
+	// quarters full, and not before: 12 names fit in 16 slots, the 13th
+	// makes 32.
+	names := make([]string, 13)
+	for i := range names {
+		names[i] = fmt.Sprintf("n%d", i)
+	}
+	services := servicesNamed(names)
+	var ns nameSet
+	for i, name := range names {
+		ns.add(name, i, nameOf(services))
+		want := 16
+		if i == 12 {
+			want = 32
+		}
+		if len(ns.slots) != want {
+			t.Fatalf("after %d names, %d slots; want %d", i+1, len(ns.slots), want)
+		}
+	}
+}
+
 func TestNameSet_SameHashBitsDifferentNameIsFree(t *testing.T) {
 	// A slot whose hash bits match but whose service has another name is
 	// a collision, not a duplicate: the new name goes in the next slot.

@@ -445,3 +445,93 @@ func TestIssue8_ProgrammerErrorsPanic(t *testing.T) {
 		}
 	}
 }
+
+// jumpClock is a clock on which every reading finds time moved on by
+// step, unseen: time passes inside a turn, between its start and its
+// wait. It records the waits asked of it, which never fire, and the
+// timeouts of the contexts it makes, which never expire.
+type jumpClock struct {
+	mu              sync.Mutex
+	now             time.Time
+	step            time.Duration
+	waits, timeouts []time.Duration
+}
+
+func (c *jumpClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(c.step)
+	return c.now
+}
+
+func (c *jumpClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
+
+func (c *jumpClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waits = append(c.waits, d)
+	return nil
+}
+
+func (c *jumpClock) WithTimeout(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.timeouts = append(c.timeouts, d)
+	return context.WithCancel(parent)
+}
+
+// startedStopper runs until its context is done, counting started down
+// as it starts; its Stop returns nil at once.
+type startedStopper struct{ started *sync.WaitGroup }
+
+func (s startedStopper) Run(ctx context.Context) error {
+	s.started.Done()
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (startedStopper) Stop(context.Context) error { return nil }
+
+func TestOrdered_TurnWaitsOnlyUntilItsDeadline(t *testing.T) {
+	// C8.3: a turn's deadline is its start plus its budget. Time that
+	// passes inside the turn before it waits (here, on a clock that moves
+	// on at every reading) comes off the wait: a turn without a Stop asks
+	// its clock for less than its budget, and a Stopper's context is made
+	// with less too.
+	clk := &jumpClock{now: time.Unix(0, 0), step: time.Millisecond}
+	m := lifecycle.NewManager(quiet, lifecycle.WithClock(clk), lifecycle.WithOrderedShutdown())
+	var started sync.WaitGroup
+	started.Add(2)
+	m.Register("plain", runFunc(func(ctx context.Context) error {
+		started.Done()
+		<-ctx.Done()
+		return ctx.Err()
+	}))
+	m.Register("stopper", startedStopper{&started})
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan struct{})
+	go func() { defer close(ran); m.Run(ctx) }()
+	started.Wait()
+	rep := m.Shutdown(10 * time.Second)
+	cancel()
+	<-ran
+	if len(rep.Services) != 2 || rep.Err() != nil {
+		t.Fatalf("report %+v; want two turns, no error", rep)
+	}
+	clk.mu.Lock()
+	defer clk.mu.Unlock()
+	for _, tc := range []struct {
+		turn  lifecycle.ServiceStop
+		asked []time.Duration
+		what  string
+	}{
+		{rep.Services[0], clk.timeouts, "the Stopper's context"},
+		{rep.Services[1], clk.waits, "the wait for Run"},
+	} {
+		budget := tc.turn.Deadline.Sub(tc.turn.Began)
+		if len(tc.asked) != 1 || tc.asked[0] <= 0 || tc.asked[0] >= budget {
+			t.Errorf("turn of %s: %s asked for %v; want one, less than its budget %v and more than 0",
+				tc.turn.Service, tc.what, tc.asked, budget)
+		}
+	}
+}
