@@ -78,7 +78,7 @@ func (m *Manager) Run(ctx context.Context) {
 	// the one before it to be ready, or to have ended.
 	wg := &m.runs
 	wg.Add(len(services))
-	gated := m.gate > 0
+	gated := m.gate != 0 // WithGatedStart's timeout is positive
 	for i, s := range services {
 		// An ordered shutdown's turn may have claimed the loop first: then
 		// it is never started, and the turn has nothing to wait for.
@@ -441,9 +441,7 @@ func (sv *supervisor) afterAttempt(e ending) bool {
 	switch {
 	case stopping:
 		sv.finish(end, StateStopped)
-		if live := !sv.done(); live || e.outcome == OutcomePanic || e.outcome == OutcomeGoexit {
-			sv.stopped(e, ran, live)
-		}
+		sv.stopped(e, ran, !sv.done())
 		return false
 	case e.outcome == OutcomeFinished:
 		sv.finished(end, ran)
@@ -474,18 +472,27 @@ func (sv *supervisor) emitEnded(e ending, end time.Time, ran time.Duration, stop
 // stopped logs the end of a Runner that ended once it was to stop, its
 // loop over: it has done its job, whatever it returned; but a panic or
 // Goexit is a bug worth a log line, and a return once shutdown has begun
-// (its ctx still live) is worth one at Info. (afterAttempt calls it only
-// then, so that the frame every service ends on stays small.)
+// (its ctx still live) is worth one at Info. The log calls are functions
+// of their own, so that stopped, on every service's path as it ends,
+// keeps a small frame.
 func (sv *supervisor) stopped(e ending, ran time.Duration, live bool) {
 	switch {
 	case e.outcome == OutcomePanic || e.outcome == OutcomeGoexit:
 		sv.logFailure(e, ran, "lifecycle: service failed during shutdown", 0)
 	case live:
-		sv.m.logAttrs(slog.LevelInfo, "lifecycle: service returned after shutdown began; not restarted", func() []slog.Attr {
-			return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt),
-				slog.String("outcome", e.outcome.String())}
-		})
+		sv.logReturnedInShutdown(e)
 	}
+}
+
+// logReturnedInShutdown logs at Info a Runner that returned once shutdown
+// had begun, its ctx still live.
+//
+//go:noinline
+func (sv *supervisor) logReturnedInShutdown(e ending) {
+	sv.m.logAttrs(slog.LevelInfo, "lifecycle: service returned after shutdown began; not restarted", func() []slog.Attr {
+		return []slog.Attr{slog.String("service", sv.s.name), slog.Int("attempt", sv.attempt),
+			slog.String("outcome", e.outcome.String())}
+	})
 }
 
 // finished ends the loop of a Runner that returned ErrFinished.
@@ -565,6 +572,10 @@ func (sv *supervisor) giveUp(e ending, end time.Time) {
 	}
 }
 
+// logFailure logs a failure at Error. (Not inlined: it is off the path
+// every service takes, and inlined it would widen the frames on it.)
+//
+//go:noinline
 func (sv *supervisor) logFailure(r ending, ran time.Duration, msg string, delay time.Duration) {
 	sv.m.logAttrs(slog.LevelError, msg, func() []slog.Attr {
 		attrs := []slog.Attr{
