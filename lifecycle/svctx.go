@@ -32,14 +32,14 @@ type serviceCtx struct {
 	state  atomic.Uint32   // made and cancelled bits, set under mu
 	mu     sync.Mutex      // guards ch's making, err and afters
 	ch     chan struct{}   // Done's channel; read without mu once made is set
-	err    error           // set once, under mu, before cancelled is
+	err    error           // set once, under mu, before the cancelled bit and the close
 	afters map[*afterFunc]struct{}
 }
 
 // The bits of serviceCtx.state.
 const (
 	ctxMade      = 1 << iota // ch is made (or is closedCh)
-	ctxCancelled             // err is set and ch closed
+	ctxCancelled             // err is set, and ch closed or about to be
 )
 
 // afterFunc is a function registered by AfterFunc.
@@ -84,6 +84,7 @@ func (c *serviceCtx) Err() error {
 	if !c.cancelled() {
 		return nil
 	}
+	<-c.Done() // closed by now, or in a moment by the cancel that set the bit
 	return c.err
 }
 
@@ -137,11 +138,17 @@ func (c *serviceCtx) cancel(err error) {
 	}
 	c.err = err
 	if c.state.Load()&ctxMade != 0 {
+		// The error first, then the close, as the context package does:
+		// a goroutine woken by Done finds Err set (it found it nil, once,
+		// when the close came first: TestSimSchedClock, run against
+		// itself, saw a Worker return nil as its context closed); and Err,
+		// set, waits for the close.
+		c.state.Store(ctxMade | ctxCancelled)
 		close(c.ch)
 	} else {
 		c.ch = closedCh
+		c.state.Store(ctxMade | ctxCancelled)
 	}
-	c.state.Store(ctxMade | ctxCancelled)
 	afters := c.afters
 	c.afters = nil
 	c.mu.Unlock()
