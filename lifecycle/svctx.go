@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/lifecyclesim/lifecycle/lifecycle/internal/schedpoint"
 )
 
 // serviceCtx is a service's own context in an ordered shutdown: Run's
@@ -136,22 +138,27 @@ func (c *serviceCtx) cancel(err error) {
 		c.mu.Unlock()
 		return
 	}
+	// The error first, then the close, as the context package does: a
+	// goroutine woken by Done finds Err set, and Err, set, waits for the
+	// close. (The close came first once, and TestSimSchedClock saw a
+	// Worker woken by it read Err as nil and return nil, a failure.)
 	c.err = err
+	var ch chan struct{} // to close
 	if c.state.Load()&ctxMade != 0 {
-		// The error first, then the close, as the context package does:
-		// a goroutine woken by Done finds Err set (it found it nil, once,
-		// when the close came first: TestSimSchedClock, run against
-		// itself, saw a Worker return nil as its context closed); and Err,
-		// set, waits for the close.
-		c.state.Store(ctxMade | ctxCancelled)
-		close(c.ch)
+		ch = c.ch
 	} else {
 		c.ch = closedCh
-		c.state.Store(ctxMade | ctxCancelled)
 	}
+	c.state.Store(ctxMade | ctxCancelled)
 	afters := c.afters
 	c.afters = nil
 	c.mu.Unlock()
+	// Cancelled but not yet closed: a scheduling point, so that the
+	// scheduled sim runs what wakes at the close after what only looks.
+	schedpoint.Yield("ctx.cancel", nil)
+	if ch != nil {
+		close(ch)
+	}
 	for a := range afters {
 		a.f()
 	}

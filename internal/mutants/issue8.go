@@ -127,6 +127,18 @@ var issue8Mutants = []mutant{
 		Suite: "./lifecycle",
 	},
 	{
+		Name: "ctx-closed-before-cancelled",
+		Why: "a service context's Done closes before it is marked cancelled: a Runner woken by the close " +
+			"reads Err as nil, and the loop, asking the mark, counts its return a failure",
+		Edits: []edit{
+			{"(*serviceCtx).cancel", "c.state.Store(ctxMade | ctxCancelled)", ""},
+			{"(*serviceCtx).cancel", "if ch != nil { close(ch) }",
+				"if ch != nil { close(ch) }; schedpoint.Yield(\"ctx.cancel\", nil); c.state.Store(ctxMade | ctxCancelled)"},
+		},
+		// Only an interleaving between the close and the mark shows it.
+		Test: "TestExplore", Tags: "lifecyclesched",
+	},
+	{
 		Name: "turn-wait-from-now",
 		Why: "a turn without a Stop waits its whole share from when it starts waiting, not until its " +
 			"deadline: time spent before the wait overruns it (C8.3)",
