@@ -446,25 +446,15 @@ func TestIssue8_ProgrammerErrorsPanic(t *testing.T) {
 	}
 }
 
-// jumpClock is a clock on which every reading finds time moved on by
-// step, unseen: time passes inside a turn, between its start and its
-// wait. It records the waits asked of it, which never fire, and the
-// timeouts of the contexts it makes, which never expire.
+// jumpClock is tickingClock (robust_test.go), on which every reading finds
+// time moved on by a millisecond, unseen: time passes inside a turn,
+// between its start and its wait. It records the waits asked of it,
+// which never fire, and the timeouts of the contexts it makes, which
+// never expire.
 type jumpClock struct {
-	mu              sync.Mutex
-	now             time.Time
-	step            time.Duration
+	tickingClock
 	waits, timeouts []time.Duration
 }
-
-func (c *jumpClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(c.step)
-	return c.now
-}
-
-func (c *jumpClock) Since(t time.Time) time.Duration { return c.Now().Sub(t) }
 
 func (c *jumpClock) After(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
@@ -498,7 +488,7 @@ func TestOrdered_TurnWaitsOnlyUntilItsDeadline(t *testing.T) {
 	// on at every reading) comes off the wait: a turn without a Stop asks
 	// its clock for less than its budget, and a Stopper's context is made
 	// with less too.
-	clk := &jumpClock{now: time.Unix(0, 0), step: time.Millisecond}
+	clk := &jumpClock{tickingClock: tickingClock{now: time.Unix(0, 0)}}
 	m := lifecycle.NewManager(quiet, lifecycle.WithClock(clk), lifecycle.WithOrderedShutdown())
 	var started sync.WaitGroup
 	started.Add(2)
