@@ -115,8 +115,9 @@ func WithDrain(d time.Duration) Option {
 // before it is ready (see [NotifyReady] and [Ready]; a service without
 // NotifyReady is ready as soon as it is called), or has ended for good, as
 // Erlang/OTP starts a supervisor's children one at a time, left to right.
-// Each attempt of a NotifyReady service must then be ready within timeout
-// of its call of Run: if it is not, its context is cancelled and, once Run
+// Each attempt of a NotifyReady service must then call Ready within
+// timeout of its call of Run (a Ready once shutdown has made it stopping
+// counts too): if it does not, its context is cancelled and, once Run
 // returns, the attempt is a failure (with [ErrStartTimeout]), restarted
 // with backoff like any other. Shutdown order stays the reverse of
 // registration. It panics unless timeout > 0.
