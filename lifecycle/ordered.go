@@ -75,12 +75,12 @@ func (m *Manager) shutdownInOrder(timeout time.Duration) StopReport {
 }
 
 // awaitRunAndStop is the wait of a turn whose service has a Stopper: it
-// calls Stop with a context that expires at the turn's deadline, budget
-// after began, and waits until Stop has ended and ended (nil: no Run to
-// wait for) is closed, or until the deadline, recording how Stop ended in
-// res.
-func (m *Manager) awaitRunAndStop(s *service, res *ServiceStop, ended <-chan struct{}, began time.Time, budget time.Duration) {
-	ctx, cancel := m.clock.WithTimeout(context.Background(), budget-m.clock.Since(began))
+// calls Stop with a context that expires at the turn's deadline, rem from
+// now (the turn began at began with budget), and waits until Stop has
+// ended and ended (nil: no Run to wait for) is closed, or until the
+// deadline, recording how Stop ended in res.
+func (m *Manager) awaitRunAndStop(s *service, res *ServiceStop, ended <-chan struct{}, began time.Time, budget, rem time.Duration) {
+	ctx, cancel := m.clock.WithTimeout(context.Background(), rem)
 	defer cancel()
 	call := m.startStop(ctx, s, began, budget)
 	stopped := call.ended
@@ -144,6 +144,9 @@ func (m *Manager) stopService(s *service, budget time.Duration, timer **time.Tim
 			ended = loopEnded
 		}
 	}
+	// What is left until the deadline: time spent since the turn began
+	// (on a clock that jumps, or a busy machine) comes off the wait.
+	rem := budget - m.clock.Since(began)
 	if s.stopper() == nil {
 		// Wait for Run alone, or for the deadline: a timer, where a
 		// Stopper's turn needs a context that expires then (most of a
@@ -151,15 +154,15 @@ func (m *Manager) stopService(s *service, budget time.Duration, timer **time.Tim
 		schedpoint.Yield("stop.select", nil)
 		// (No wait of 0 or less: a mock clock may fire it only once
 		// advanced.)
-		if rem := budget - m.clock.Since(began); ended != nil && rem > 0 {
-			if _, real := m.clock.(realClock); real {
+		if ended != nil && rem > 0 {
+			if m.real {
 				waitReusing(timer, rem, ended)
 			} else {
 				wait(m.clock, rem, ended, nil)
 			}
 		}
 	} else {
-		m.awaitRunAndStop(s, &res, ended, began, budget)
+		m.awaitRunAndStop(s, &res, ended, began, budget, rem)
 	}
 
 	// Judge by the Clock: a Run that ended at or after the deadline was

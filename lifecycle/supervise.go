@@ -545,7 +545,7 @@ func (sv *supervisor) backOff(d time.Duration) bool {
 		halt = sv.ctx.Done() // each turn cancels its ctx
 	}
 	schedpoint.Yield("supervise.sleep", sv.s)
-	if _, real := sv.m.clock.(realClock); !real {
+	if !sv.m.real {
 		return wait(sv.m.clock, d, halt, nil)
 	}
 	// On the real clock, one timer serves every restart of the loop.

@@ -90,8 +90,9 @@ func (c *serviceCtx) Err() error {
 	return c.err
 }
 
-// cancelled reports whether the context is cancelled: its Done channel
-// closed. It is what the supervise loop asks, with no channel to poll.
+// cancelled reports whether the context is cancelled: its error set, and
+// its Done channel closed or, in a moment, closing. It is what the
+// supervise loop asks, with no channel to poll.
 func (c *serviceCtx) cancelled() bool { return c.state.Load()&ctxCancelled != 0 }
 
 // String says what the context is, as the context package's do.

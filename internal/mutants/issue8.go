@@ -140,8 +140,8 @@ var issue8Mutants = []mutant{
 	},
 	{
 		Name: "turn-wait-from-now",
-		Why: "a turn without a Stop waits its whole share from when it starts waiting, not until its " +
-			"deadline: time spent before the wait overruns it (C8.3)",
+		Why: "a turn waits its whole share from when it starts waiting, not until its deadline: " +
+			"time spent before the wait overruns it (C8.3)",
 		Edits: []edit{{"(*Manager).stopService", "budget - m.clock.Since(began)", "budget"}},
 		// On an honest fake clock no time passes within a turn before its
 		// wait; the lying clock's jumps land there too rarely to count on.
