@@ -278,22 +278,18 @@ func main() {
 		}
 	}
 	// Where the time went, for docs/performance.md.
-	var sum [3]struct {
-		n         int
-		wall, cpu time.Duration
-	}
+	var builtT, baseT, mutT tally
 	for _, b := range slices.Concat(mapped(tagSets, builds), mapped(tagSets, schemas)) {
-		sum[0].n, sum[0].wall, sum[0].cpu = sum[0].n+1, sum[0].wall+b.elapsed, sum[0].cpu+b.cpu
+		builtT.add(b.elapsed, b.cpu)
 	}
 	for _, bl := range baselines {
-		sum[1].n, sum[1].wall, sum[1].cpu = sum[1].n+1, sum[1].wall+bl.res.elapsed, sum[1].cpu+bl.res.cpu
+		baseT.add(bl.res.elapsed, bl.res.cpu)
 	}
 	for _, res := range results {
-		sum[2].n, sum[2].wall, sum[2].cpu = sum[2].n+1, sum[2].wall+res.elapsed, sum[2].cpu+res.cpu
+		mutT.add(res.elapsed, res.cpu)
 	}
-	fmt.Printf("\n%d builds took %.0fs (%.0fs CPU), %d baselines %.0fs (%.0fs CPU), %d mutants %.0fs (%.0fs CPU), -parallel %d\n",
-		sum[0].n, sum[0].wall.Seconds(), sum[0].cpu.Seconds(), sum[1].n, sum[1].wall.Seconds(), sum[1].cpu.Seconds(),
-		sum[2].n, sum[2].wall.Seconds(), sum[2].cpu.Seconds(), max(*parallel, 1))
+	fmt.Printf("\n%d builds took %s, %d baselines %s, %d mutants %s, -parallel %d\n",
+		builtT.n, builtT, baseT.n, baseT, mutT.n, mutT, max(*parallel, 1))
 	if survived+broken+unjudged > 0 {
 		fatal(fmt.Errorf("%d mutants survived, %d could not be planted, %d not run: their judge fails on the unmutated code",
 			survived, broken, unjudged))
@@ -462,6 +458,19 @@ func (h harness) buildSchema(b *testBin) {
 			return
 		}
 	}
+}
+
+// tally sums the wall and CPU time of some runs.
+type tally struct {
+	n         int
+	wall, cpu time.Duration
+}
+
+func (t *tally) add(wall, cpu time.Duration) { t.n, t.wall, t.cpu = t.n+1, t.wall+wall, t.cpu+cpu }
+
+// String is the sum as the summary line gives it: "12s (11s CPU)".
+func (t tally) String() string {
+	return fmt.Sprintf("%.0fs (%.0fs CPU)", t.wall.Seconds(), t.cpu.Seconds())
 }
 
 // cpuTime is the user and system time cmd, run, took, with the
